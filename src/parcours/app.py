@@ -1,0 +1,99 @@
+"""``create_app(settings)``: builds the whole application, with nothing created at import time."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from parcours import __version__
+from parcours.catalog import api as catalog_api
+from parcours.core import health
+from parcours.core.auth import api as auth_api
+from parcours.core.auth.http import ApiKeyCache
+from parcours.core.db import Database
+from parcours.core.errors import install_error_handlers
+from parcours.core.events import EventBus
+from parcours.core.idempotency import IdempotencyMiddleware
+from parcours.core.middleware import BodySizeLimitMiddleware, HttpMetrics, RequestContextMiddleware
+from parcours.core.outbox import Relay
+from parcours.core.settings import Settings
+from parcours.inventory import api as inventory_api
+from parcours.inventory import handlers as inventory_handlers
+from parcours.stores import api as stores_api
+from parcours.web import pages
+
+WEB_DIR = Path(__file__).parent / "web"
+
+API_DESCRIPTION = """
+Parcours HTTP API. Conventions (see docs/api.md):
+
+* Authenticate with `Authorization: Bearer <key>` (secret keys for servers, publishable keys for
+  storefront reads) or a staff session cookie plus the `X-CSRF-Token` header.
+* Errors are RFC 9457 `application/problem+json` with a stable `code`.
+* Lists are cursor-paginated (`cursor`, `limit`; answer has `items` and `next_cursor`).
+* Creating POSTs accept `Idempotency-Key`.
+* Money is integer minor units with an ISO 4217 currency.
+"""
+
+
+def build_bus() -> EventBus:
+    """Every context subscribes its handlers here; the relay delivers events to them."""
+    bus = EventBus()
+    inventory_handlers.register(bus)
+    return bus
+
+
+def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
+    settings = settings or Settings()
+    db = database or Database.from_url(settings.database_url, echo=settings.sql_echo)
+    bus = build_bus()
+    relay = Relay(db, bus, poll_seconds=settings.relay_poll_seconds)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.relay_in_process:
+            relay.start()
+        try:
+            yield
+        finally:
+            relay.stop()
+            if database is None:
+                db.dispose()
+
+    app = FastAPI(
+        title="Parcours",
+        version=__version__,
+        description=API_DESCRIPTION,
+        lifespan=lifespan,
+        docs_url="/docs",
+        openapi_url="/openapi.json",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.db = db
+    app.state.bus = bus
+    app.state.relay = relay
+    app.state.metrics = HttpMetrics()
+    app.state.api_key_cache = ApiKeyCache()
+
+    install_error_handlers(app)
+    app.include_router(health.router)
+    app.include_router(auth_api.router)
+    app.include_router(catalog_api.router)
+    app.include_router(stores_api.router)
+    app.include_router(inventory_api.router)
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
+    demo_static = Path(__file__).parent / "demo" / "static"
+    if demo_static.is_dir():
+        app.mount("/demo/static", StaticFiles(directory=demo_static), name="demo-static")
+
+    # Added innermost first: the request id wraps everything, the size limit guards idempotency.
+    app.add_middleware(IdempotencyMiddleware, db=db)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
+    return app

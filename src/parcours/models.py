@@ -1,0 +1,18 @@
+"""Every context's tables, imported in one place for Alembic and for building a test schema."""
+
+from parcours.catalog import models as catalog_models
+from parcours.core import idempotency, outbox
+from parcours.core.auth import models as auth_models
+from parcours.core.db import Base
+from parcours.inventory import models as inventory_models
+from parcours.stores import models as stores_models
+
+__all__ = [
+    "Base",
+    "auth_models",
+    "catalog_models",
+    "idempotency",
+    "inventory_models",
+    "outbox",
+    "stores_models",
+]

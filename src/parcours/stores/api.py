@@ -1,0 +1,5 @@
+"""JSON routes of this context (being written)."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

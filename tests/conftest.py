@@ -1,0 +1,177 @@
+"""Fixtures shared by every context's tests: one real database per run, emptied between tests.
+
+The database is SQLite (a file, WAL mode) unless ``PARCOURS_TEST_DATABASE_URL`` names another,
+e.g. ``postgresql+psycopg://postgres@127.0.0.1:5432/parcours_test``; ``make test`` runs both.
+Tests commit for real (concurrency tests need it), so tables are emptied after each test.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from parcours.app import create_app
+from parcours.core.auth import service as auth_service
+from parcours.core.auth.models import KeyKind, Role
+from parcours.core.db import Database
+from parcours.core.settings import Environment, Settings
+from parcours.core.uow import UnitOfWork
+from parcours.models import Base
+
+TEST_PASSWORD = "correct horse battery"
+
+
+def _ensure_postgres_database(url: str) -> None:
+    parsed = make_url(url)
+    admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        exists = conn.scalar(
+            text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": parsed.database}
+        )
+        if not exists:
+            conn.execute(text(f'CREATE DATABASE "{parsed.database}"'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = os.environ.get("PARCOURS_TEST_DATABASE_URL")
+    if url and url.startswith("postgresql"):
+        _ensure_postgres_database(url)
+        return url
+    return url or f"sqlite:///{tmp_path_factory.mktemp('db') / 'parcours-test.db'}"
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    url = os.environ.get("PARCOURS_TEST_DATABASE_URL", "sqlite (temporary file)")
+    safe = make_url(url).render_as_string(hide_password=True) if "://" in url else url
+    return f"parcours test database: {safe}"
+
+
+@pytest.fixture(scope="session")
+def db(database_url: str) -> Iterator[Database]:
+    database = Database.from_url(database_url)
+    with database.engine.begin() as conn:
+        Base.metadata.drop_all(conn)
+        _drop_search_structures(conn)
+    Base.metadata.create_all(database.engine)
+    yield database
+    database.dispose()
+
+
+def _drop_search_structures(conn: object) -> None:
+    from parcours.catalog.search import drop_search_index
+
+    drop_search_index(conn)  # type: ignore[arg-type]
+
+
+@pytest.fixture(autouse=True)
+def _empty_tables(request: pytest.FixtureRequest) -> Iterator[None]:
+    yield
+    if "db" not in request.fixturenames:
+        return
+    database: Database = request.getfixturevalue("db")
+    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    with database.engine.begin() as conn:
+        if database.is_sqlite:
+            for name in tables:
+                conn.execute(text(f'DELETE FROM "{name}"'))
+            from parcours.catalog.search import clear_search_index
+
+            clear_search_index(conn)
+        else:
+            conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " CASCADE"))
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return Settings(
+        environment=Environment.TEST,
+        database_url=database_url,
+        relay_in_process=False,
+        log_json=False,
+    )
+
+
+@pytest.fixture
+def app(settings: Settings, db: Database) -> FastAPI:
+    return create_app(settings, database=db)
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    # https: the session cookie is Secure, and httpx only sends it back over https.
+    with TestClient(app, base_url="https://testserver") as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def uow(db: Database) -> Iterator[UnitOfWork]:
+    """An open unit of work for service tests; call ``uow.commit()`` to make changes visible."""
+    with UnitOfWork(db) as unit:
+        yield unit
+
+
+@pytest.fixture
+def api_key(db: Database) -> Callable[[KeyKind], str]:
+    """Issue a key of a kind and return its token."""
+
+    def issue(kind: KeyKind = KeyKind.SECRET) -> str:
+        with UnitOfWork(db) as unit:
+            issued = auth_service.create_api_key(uow=unit, kind=kind, name=f"test {kind}")
+            unit.commit()
+        return issued.token
+
+    return issue
+
+
+@pytest.fixture
+def secret_headers(api_key: Callable[[KeyKind], str]) -> dict[str, str]:
+    return {"Authorization": f"Bearer {api_key(KeyKind.SECRET)}"}
+
+
+@pytest.fixture
+def publishable_headers(api_key: Callable[[KeyKind], str]) -> dict[str, str]:
+    return {"Authorization": f"Bearer {api_key(KeyKind.PUBLISHABLE)}"}
+
+
+@pytest.fixture
+def staff_client(app: FastAPI, db: Database) -> Iterator[Callable[..., TestClient]]:
+    """A client signed in as a new staff member: ``staff_client(Role.ASSOCIATE, stores={id})``.
+
+    It carries the session cookie and sends the session's CSRF token on every request, like the
+    pages' scripts do.
+    """
+    clients: list[TestClient] = []
+
+    def sign_in(role: Role, *, stores: frozenset[str] | set[str] = frozenset()) -> TestClient:
+        email = f"{role.value}-{len(clients)}@staff.example"
+        with UnitOfWork(db) as unit:
+            auth_service.create_staff_user(
+                uow=unit, email=email, name=f"Test {role.value}", role=role,
+                password=TEST_PASSWORD, store_ids=frozenset(stores),
+            )
+            unit.commit()
+        test_client = TestClient(app, base_url="https://testserver")
+        test_client.__enter__()
+        clients.append(test_client)
+        response = test_client.post("/v1/sessions", json={"email": email, "password": TEST_PASSWORD})
+        assert response.status_code == 200, response.text
+        test_client.headers["X-CSRF-Token"] = response.json()["csrf_token"]
+        return test_client
+
+    yield sign_in
+    for test_client in clients:
+        test_client.__exit__(None, None, None)
+
+
+@pytest.fixture(scope="session")
+def project_root() -> Path:
+    return Path(__file__).resolve().parent.parent
