@@ -40,11 +40,11 @@ class UnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        try:
-            self.rollback()
-        finally:
-            self.session.close()
-            self._session = None
+        # Closing rolls back whatever was not committed; unlike rollback() it leaves loaded
+        # objects readable (detached, not expired), so a caller may use what it read.
+        self._events = []
+        self.session.close()
+        self._session = None
 
     def record(self, event: DomainEvent) -> None:
         """Remember an event; it reaches the outbox only if this unit of work commits."""

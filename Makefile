@@ -1,0 +1,67 @@
+# Parcours — the two commands of the README are `make demo` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PARCOURS_PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/parcours_test
+PYTEST_ARGS ?=
+
+.PHONY: demo serve test test-sqlite test-pg test-fast lint fmt typecheck bench migrate browser clean
+
+$(BIN)/parcours: requirements/dev.lock pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements/dev.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	@touch $@
+
+venv: $(BIN)/parcours
+
+## demo: create the environment, migrate, load the demo retailer and serve on PARCOURS_HOST:PARCOURS_PORT
+demo: $(BIN)/parcours
+	$(BIN)/parcours demo
+
+serve: $(BIN)/parcours
+	$(BIN)/parcours serve
+
+migrate: $(BIN)/parcours
+	$(BIN)/parcours migrate
+
+## browser: Debian's Chromium for the end-to-end tests (Playwright cannot download browsers here)
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing Debian's chromium for the browser tests"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+## test: the whole suite on SQLite, then again on PostgreSQL
+test: $(BIN)/parcours browser
+	$(MAKE) --no-print-directory test-sqlite
+	$(MAKE) --no-print-directory test-pg
+
+test-sqlite: $(BIN)/parcours
+	@echo "=== test suite on SQLite ==="
+	env -u PARCOURS_TEST_DATABASE_URL $(BIN)/pytest -p no:cacheprovider $(PYTEST_ARGS)
+
+test-pg: $(BIN)/parcours
+	@echo "=== test suite on PostgreSQL ==="
+	@pg_isready -q -h 127.0.0.1 -p 5432 || { echo "PostgreSQL is not answering on 127.0.0.1:5432 (start it: pg_ctlcluster <version> main start)"; exit 1; }
+	PARCOURS_TEST_DATABASE_URL=$(PARCOURS_PG_TEST_URL) $(BIN)/pytest -p no:cacheprovider $(PYTEST_ARGS)
+
+test-fast: $(BIN)/parcours
+	env -u PARCOURS_TEST_DATABASE_URL $(BIN)/pytest -p no:cacheprovider -m "not e2e" -x -q
+
+lint: $(BIN)/parcours
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
+
+fmt: $(BIN)/parcours
+	$(BIN)/ruff check --fix src tests bench
+	$(BIN)/ruff format src tests bench
+
+bench: $(BIN)/parcours
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,216 @@
+"""The ``parcours`` command: serve, demo, migrate, worker, and staff/key administration."""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from typing import Annotated
+
+import typer
+
+from parcours.core.settings import Settings
+
+app = typer.Typer(help="Parcours: every medium is a store.", no_args_is_help=True)
+users_app = typer.Typer(help="Staff accounts.", no_args_is_help=True)
+keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+app.add_typer(keys_app, name="keys")
+
+
+def _settings() -> Settings:
+    from parcours.core.logs import configure_logging
+
+    settings = Settings()
+    configure_logging(settings.log_level, json_lines=settings.log_json)
+    return settings
+
+
+@app.command()
+def migrate() -> None:
+    """Bring the database schema up to date (SQLite or PostgreSQL)."""
+    from parcours.core.migrate import upgrade_database
+
+    settings = _settings()
+    upgrade_database(settings.database_url)
+    typer.echo("database is up to date")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="defaults to PARCOURS_HOST")] = None,
+    port: Annotated[int | None, typer.Option(help="defaults to PARCOURS_PORT")] = None,
+    workers: Annotated[int, typer.Option(help="HTTP worker processes")] = 1,
+) -> None:
+    """Serve the API and every user interface."""
+    import uvicorn
+
+    settings = _settings()
+    uvicorn.run(
+        "parcours.cli:make_app",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=workers,
+        log_config=None,
+        access_log=False,
+        proxy_headers=True,
+    )
+
+
+def make_app() -> object:
+    """Uvicorn's factory: each worker process builds its own app from the environment."""
+    from parcours.app import create_app
+
+    return create_app(_settings())
+
+
+@app.command()
+def demo(
+    serve_after: Annotated[bool, typer.Option("--serve/--no-serve")] = True,
+    reset: Annotated[bool, typer.Option(help="start from an empty database")] = False,
+) -> None:
+    """Migrate, load the demo retailer (once), print its credentials and serve."""
+    from parcours.core.migrate import upgrade_database
+    from parcours.demo.loader import DEMO_PASSWORD, load_demo
+
+    settings = _settings()
+    if reset and settings.is_sqlite:
+        from pathlib import Path
+
+        path = Path(settings.database_url.removeprefix("sqlite:///"))
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+    upgrade_database(settings.database_url)
+    result = load_demo(settings)
+    typer.echo("")
+    typer.echo("Parcours demo retailer " + ("loaded" if result.created else "already loaded"))
+    typer.echo(f"  products: {result.products}  variants: {result.variants}  stores: {result.stores}")
+    typer.echo(f"  open {settings.base_url}/ (API docs: {settings.base_url}/docs)")
+    typer.echo(f"  staff accounts (password for all: {DEMO_PASSWORD}):")
+    for email, role in result.staff:
+        typer.echo(f"    {role:<10} {email}")
+    typer.echo(f"  secret key:      {result.secret_key}")
+    typer.echo(f"  publishable key: {result.publishable_key}")
+    typer.echo("")
+    if serve_after:
+        serve(host=None, port=None, workers=1)
+
+
+@app.command()
+def worker(
+    once: Annotated[bool, typer.Option(help="drain what is due, then exit")] = False,
+) -> None:
+    """Relay outbox events to handlers and expire stock reservations, outside the API process."""
+    from parcours.app import build_bus
+    from parcours.core.db import Database
+    from parcours.core.outbox import Relay
+    from parcours.inventory.tasks import run_periodic_tasks
+
+    settings = _settings()
+    db = Database.from_url(settings.database_url)
+    relay = Relay(db, build_bus(), poll_seconds=settings.relay_poll_seconds)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    try:
+        while not stop.is_set():
+            run_periodic_tasks(db)
+            dispatched = relay.run_once()
+            if once:
+                typer.echo(f"dispatched {dispatched} events")
+                break
+            if dispatched == 0:
+                stop.wait(settings.relay_poll_seconds)
+    finally:
+        db.dispose()
+    time.sleep(0)
+
+
+@users_app.command("create")
+def users_create(
+    email: Annotated[str, typer.Option()],
+    name: Annotated[str, typer.Option()],
+    role: Annotated[str, typer.Option(help="admin, manager, marketer or associate")],
+    password: Annotated[
+        str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)
+    ],
+    store: Annotated[list[str] | None, typer.Option(help="store code, repeatable")] = None,
+) -> None:
+    """Create a staff account (associates need at least one --store)."""
+    from parcours.core.auth import service
+    from parcours.core.auth.models import Role
+    from parcours.core.db import Database
+    from parcours.core.errors import DomainError
+    from parcours.core.uow import UnitOfWork
+    from parcours.stores.service import get_location_by_code
+
+    settings = _settings()
+    db = Database.from_url(settings.database_url)
+    try:
+        with UnitOfWork(db) as uow:
+            store_ids = frozenset(get_location_by_code(uow=uow, code=c).id for c in store or [])
+            user = service.create_staff_user(
+                uow=uow, email=email, name=name, role=Role(role), password=password,
+                store_ids=store_ids,
+            )
+            uow.commit()
+    except (DomainError, ValueError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        db.dispose()
+    typer.echo(f"created {user.id} ({role})")
+
+
+@keys_app.command("create")
+def keys_create(
+    kind: Annotated[str, typer.Option(help="secret or publishable")],
+    name: Annotated[str, typer.Option()] = "",
+) -> None:
+    """Issue an API key. The key is printed once; only its hash is stored."""
+    from parcours.core.auth import service
+    from parcours.core.auth.models import KeyKind
+    from parcours.core.db import Database
+    from parcours.core.uow import UnitOfWork
+
+    settings = _settings()
+    try:
+        key_kind = KeyKind(kind)
+    except ValueError:
+        typer.echo("error: --kind must be secret or publishable", err=True)
+        raise typer.Exit(1) from None
+    db = Database.from_url(settings.database_url)
+    try:
+        with UnitOfWork(db) as uow:
+            issued = service.create_api_key(uow=uow, kind=key_kind, name=name or kind)
+            uow.commit()
+    finally:
+        db.dispose()
+    typer.echo(f"{issued.key.id} {issued.token}")
+    typer.echo("store this key now: it will not be shown again", err=True)
+
+
+@keys_app.command("revoke")
+def keys_revoke(key_id: str) -> None:
+    """Revoke an API key."""
+    from parcours.core.auth import service
+    from parcours.core.db import Database
+    from parcours.core.errors import DomainError
+    from parcours.core.uow import UnitOfWork
+
+    db = Database.from_url(_settings().database_url)
+    try:
+        with UnitOfWork(db) as uow:
+            service.revoke_api_key(uow=uow, key_id=key_id)
+            uow.commit()
+    except DomainError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        db.dispose()
+    typer.echo(f"revoked {key_id}")
+
+
+if __name__ == "__main__":
+    app()
