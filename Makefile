@@ -60,7 +60,11 @@ fmt: $(BIN)/parcours
 	$(BIN)/ruff check --fix src tests bench
 	$(BIN)/ruff format src tests bench
 
+## bench: load benchmarks on loopback (installs Debian's wrk if missing); see BENCHMARKS.md
 bench: $(BIN)/parcours
+	@command -v wrk >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq wrk >/dev/null; }
 	$(BIN)/python -m bench
 
 clean:

@@ -10,10 +10,11 @@ from __future__ import annotations
 import logging
 from http import HTTPStatus
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger("parcours.errors")
@@ -96,10 +97,19 @@ def _clean_validation_errors(errors: Any) -> list[dict[str, Any]]:
     return cleaned
 
 
+def _wants_page(request: Request) -> bool:
+    return request.method == "GET" and not request.url.path.startswith("/v1") and (
+        "text/html" in request.headers.get("accept", "")
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
-    async def _domain(request: Request, exc: DomainError) -> JSONResponse:
+    async def _domain(request: Request, exc: DomainError) -> Response:
         headers = exc.extra.pop("headers", None)
+        if isinstance(exc, Unauthenticated) and _wants_page(request):
+            # A person opening a staff page is sent to sign in, then brought back.
+            return RedirectResponse(f"/connexion?next={quote(request.url.path)}", status_code=303)
         return problem(
             exc.status, exc.code, exc.title, exc.detail, instance=request.url.path,
             headers=headers, **exc.extra,

@@ -692,7 +692,7 @@ _CATEGORY_TREE: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
             ("accessoires-sacs", "Sacs"),
             ("accessoires-echarpes", "Écharpes & foulards"),
             ("accessoires-ceintures", "Ceintures"),
-            ("accessoires-chapeaux", "Bonnets & chapeaux"),
+            ("accessoires-chapeaux", "Bonnets, gants & chapeaux"),
         ),
     ),
     (
@@ -847,6 +847,13 @@ _MODELS: tuple[_Model, ...] = (
         "Un jogging en molleton gratté tout doux, avec cordon de serrage et chevilles resserrées.",
         ("chine", "marine", "noir"), 2, _TROUSERS_WOMEN,
     ),
+    _Model(
+        "FCAO", "femme-pantalons", "Pantalon carotte {c}", "ms", "pantalon", (5990, 6490),
+        _WOMEN,
+        "Un pantalon ample sur les hanches et resserré à la cheville, avec une ceinture "
+        "froncée.",
+        ("noir", "camel", "kaki"), 2, _TROUSERS_WOMEN,
+    ),
     # ---- Femme: robes ----------------------------------------------------------------------
     _Model(
         "FRPF", "femme-robes", "Robe portefeuille fleurie", "fs", "robe", (6990, 7990), _WOMEN,
@@ -877,13 +884,23 @@ _MODELS: tuple[_Model, ...] = (
     ),
     _Model(
         "FRMP", "femme-robes", "Robe midi plissée {c}", "fs", "robe", (7990, 8990), _WOMEN,
-        "Une jupe entièrement plissée qui danse à chaque pas, sous un buste ajusté.",
+        "Une robe au buste ajusté et à la jupe entièrement plissée, qui danse à chaque pas.",
         ("vert", "rose", "marine"), 3, _ALPHA,
     ),
     _Model(
         "FRTP", "femme-robes", "Robe trapèze à pois", "fs", "robe", (5990, 6990), _WOMEN,
         "Une robe trapèze semée de petits pois blancs, manches courtes et poches discrètes.",
         ("marine", "noir"), 1, _ALPHA,
+    ),
+    _Model(
+        "FCOM", "femme-robes", "Combinaison {c} en lin", "fs", "robe", (8990, 9900), _WOMEN,
+        "Une combinaison sans manches en lin lavé, jambes larges et taille nouée.",
+        ("noir", "kaki", "terracotta"), 2, _ALPHA,
+    ),
+    _Model(
+        "FRMA", "femme-robes", "Robe en maille fine {c}", "fs", "robe", (6990, 7490), _KNIT,
+        "Une robe droite en maille fine de viscose, qui se porte seule ou sur un col roulé.",
+        ("noir", "marine", "vert"), 2, _ALPHA,
     ),
     # ---- Femme: jupes ----------------------------------------------------------------------
     _Model(
@@ -907,6 +924,11 @@ _MODELS: tuple[_Model, ...] = (
         "FJCR", "femme-jupes", "Jupe crayon {c}", "fs", "jupe", (4990, 5490), _WOMEN,
         "Une jupe crayon en crêpe stretch, fendue au dos, qui affine la silhouette.",
         ("noir", "bordeaux"), 2, _TROUSERS_WOMEN,
+    ),
+    _Model(
+        "FJLF", "femme-jupes", "Jupe longue fleurie", "fs", "jupe", (5490, 5990), _WOMEN,
+        "Une jupe longue et fluide imprimée de fleurs des champs, avec un volant en bas.",
+        ("bleu", "ocre"), 1, _ALPHA,
     ),
     # ---- Femme: chemises -------------------------------------------------------------------
     _Model(
@@ -936,13 +958,19 @@ _MODELS: tuple[_Model, ...] = (
         "Une blouse en coton léger brodée ton sur ton au col et aux poignets.",
         ("blanc", "ecru"), 1, _ALPHA,
     ),
+    _Model(
+        "FCRA", "femme-chemises", "Chemise rayée oversize", "fs", "chemise", (5490, 5990),
+        _WOMEN,
+        "Une chemise d'homme empruntée, à fines rayures, qui se porte nouée à la taille.",
+        ("bleu", "vert"), 1, _ALPHA,
+    ),
     # ---- Femme: tops -----------------------------------------------------------------------
     _Model(
         "FTCR", "femme-tops", "T-shirt col rond {c} en coton bio", "ms", "tshirt",
         (1990, 2500), _WOMEN,
         "Le tee-shirt de tous les jours, en jersey de coton biologique épais qui ne se déforme "
         "pas.",
-        ("blanc", "noir", "marine", "rose", "chine"), 4, _ALPHA,
+        ("blanc", "noir", "marine", "rose", "chine"), 5, _ALPHA,
     ),
     _Model(
         "FMAR", "femme-tops", "Marinière en coton", "fs", "tshirt", (3490, 3990), _WOMEN,
@@ -970,7 +998,7 @@ _MODELS: tuple[_Model, ...] = (
         "FPCR", "femme-pulls", "Pull col roulé en mérinos {c}", "ms", "pull", (7990, 8900),
         _KNIT,
         "Un col roulé fin en laine mérinos, chaud sans épaisseur, qui ne gratte pas.",
-        ("camel", "noir", "ecru", "bordeaux", "gris"), 4, _ALPHA,
+        ("camel", "noir", "ecru", "bordeaux", "gris"), 5, _ALPHA,
     ),
     _Model(
         "FGCA", "femme-pulls", "Gilet en cachemire {c}", "ms", "pull", (12900, 14900), _KNIT,
@@ -991,6 +1019,11 @@ _MODELS: tuple[_Model, ...] = (
         "FSWE", "femme-pulls", "Sweat à capuche {c}", "ms", "pull", (4990, 5490), _KNIT,
         "Un sweat à capuche en molleton de coton bio, avec une grande poche kangourou.",
         ("chine", "marine", "sauge"), 2, _ALPHA,
+    ),
+    _Model(
+        "FMOH", "femme-pulls", "Pull en mohair {c}", "ms", "pull", (7990, 8900), _KNIT,
+        "Un pull vaporeux en mohair et soie, ample et léger comme un nuage.",
+        ("rose", "ecru", "vert"), 2, _ALPHA,
     ),
     # ---- Femme: vestes ---------------------------------------------------------------------
     _Model(
@@ -1026,6 +1059,11 @@ _MODELS: tuple[_Model, ...] = (
         "Le perfecto en cuir d'agneau souple, zip en biais et col cranté, qui se patine avec "
         "le temps.",
         ("noir", "bordeaux"), 1, _ALPHA,
+    ),
+    _Model(
+        "FVMA", "femme-vestes", "Veste matelassée {c}", "fs", "veste", (9900, 11900), _WOMEN,
+        "Une veste matelassée à col rond, légère et chaude, pour la mi-saison.",
+        ("noir", "kaki", "marine"), 2, _ALPHA,
     ),
     # ---- Femme: chaussures -----------------------------------------------------------------
     _Model(
@@ -1064,12 +1102,25 @@ _MODELS: tuple[_Model, ...] = (
         "Des espadrilles à semelle de corde compensée, fabriquées au Pays basque.",
         ("ecru", "marine"), 1, _SHOES_WOMEN,
     ),
+    _Model(
+        "FESC", "femme-chaussures", "Escarpins {c} en daim", "mp", "chaussures", (9900, 11900),
+        _SHOES,
+        "Des escarpins à bout pointu et talon de 7 cm, en daim doux, pour les grandes "
+        "occasions.",
+        ("noir", "rouge", "camel"), 2, _SHOES_WOMEN,
+    ),
+    _Model(
+        "FBHA", "femme-chaussures", "Bottes hautes {c} en cuir", "fp", "bottine",
+        (19900, 22900), _SHOES,
+        "Des bottes hautes en cuir lisse, à tige souple et petit talon, doublées de cuir.",
+        ("noir", "marron"), 2, _SHOES_WOMEN,
+    ),
     # ---- Homme: pantalons ------------------------------------------------------------------
     _Model(
         "HCHI", "homme-pantalons", "Pantalon chino slim {c}", "ms", "pantalon", (5990, 6990),
         _MEN,
         "Un chino ajusté en twill de coton stretch, avec un bas de jambe légèrement resserré.",
-        ("beige", "marine", "noir", "kaki", "vert"), 4, _TROUSERS_MEN,
+        ("beige", "marine", "noir", "kaki", "vert"), 5, _TROUSERS_MEN,
     ),
     _Model(
         "HCOS", "homme-pantalons", "Pantalon de costume {c}", "ms", "pantalon", (7990, 8990),
@@ -1104,6 +1155,11 @@ _MODELS: tuple[_Model, ...] = (
         (4990, 5490), ("Parcours",),
         "Deux pantalons de jogging en molleton léger, pour le sport comme pour le canapé.",
         ("noir", "chine"), 2, _TROUSERS_MEN,
+    ),
+    _Model(
+        "HBER", "homme-pantalons", "Bermuda chino {c}", "ms", "pantalon", (3990, 4500), _MEN,
+        "Un bermuda chino en coton léger, qui s'arrête juste au-dessus du genou.",
+        ("beige", "marine", "kaki"), 3, _TROUSERS_MEN,
     ),
     # ---- Homme: chemises -------------------------------------------------------------------
     _Model(
@@ -1181,6 +1237,16 @@ _MODELS: tuple[_Model, ...] = (
         "Le pull marin en laine, boutonné sur l'épaule, tricoté en Bretagne.",
         ("marine", "rouge"), 1, _ALPHA_MEN,
     ),
+    _Model(
+        "HSCZ", "homme-pulls", "Sweat à capuche zippé {c}", "ms", "pull", (5990, 6490), _KNIT,
+        "Un sweat zippé à capuche en molleton épais, avec deux poches latérales.",
+        ("chine", "noir", "kaki"), 2, _ALPHA_MEN,
+    ),
+    _Model(
+        "HPCV", "homme-pulls", "Pull col V {c} en mérinos", "ms", "pull", (6990, 7990), _KNIT,
+        "Un pull col V en mérinos extra-fin, à porter sur une chemise ou à même la peau.",
+        ("marine", "bordeaux", "gris"), 2, _ALPHA_MEN,
+    ),
     # ---- Homme: vestes ---------------------------------------------------------------------
     _Model(
         "HVCO", "homme-vestes", "Veste de costume {c}", "fs", "veste", (14900, 17900), _MEN,
@@ -1218,6 +1284,17 @@ _MODELS: tuple[_Model, ...] = (
         "Un pardessus mi-long en laine et cachemire, sobre et chaud, pour la ville.",
         ("camel", "anthracite"), 2, _ALPHA_MEN,
     ),
+    _Model(
+        "HVTR", "homme-vestes", "Veste de travail en moleskine {c}", "fs", "veste",
+        (9900, 10900), _MEN,
+        "La veste de travail à trois poches plaquées, en moleskine de coton qui se patine.",
+        ("marine", "vert", "noir"), 2, _ALPHA_MEN,
+    ),
+    _Model(
+        "HTRE", "homme-vestes", "Trench {c} déperlant", "ms", "manteau", (17900, 19900), _MEN,
+        "Un trench mi-long en coton déperlant, avec ceinture et col à revers.",
+        ("beige", "marine"), 1, _ALPHA_MEN,
+    ),
     # ---- Homme: chaussures -----------------------------------------------------------------
     _Model(
         "HDER", "homme-chaussures", "Derbies {c} en cuir", "mp", "chaussures", (12900, 14900),
@@ -1247,6 +1324,12 @@ _MODELS: tuple[_Model, ...] = (
         ("Parcours",),
         "Des baskets de running légères et amorties, pour courir jusqu'à 15 km.",
         ("gris", "noir", "bleu"), 1, _SHOES_MEN,
+    ),
+    _Model(
+        "HBAT", "homme-chaussures", "Chaussures bateau {c} en cuir", "fp", "chaussures",
+        (8990, 9900), _SHOES,
+        "Des chaussures bateau en cuir huilé, avec leur lacet qui fait le tour du pied.",
+        ("marron", "marine"), 1, _SHOES_MEN,
     ),
     # ---- Accessoires -----------------------------------------------------------------------
     _Model(
@@ -1283,10 +1366,22 @@ _MODELS: tuple[_Model, ...] = (
         ("noir", "dore"), 2,
     ),
     _Model(
+        "ABAD", "accessoires-sacs", "Sac bandoulière {c} en cuir", "ms", "sac", (9900, 11900),
+        _LEATHER,
+        "Un sac bandoulière compact en cuir lisse, avec une bandoulière réglable.",
+        ("noir", "camel", "bordeaux", "vert"), 3,
+    ),
+    _Model(
+        "APCA", "accessoires-sacs", "Porte-cartes {c} en cuir", "ms", "sac", (2490, 2990),
+        _LEATHER,
+        "Un porte-cartes fin en cuir, avec quatre fentes et une poche centrale pour les billets.",
+        ("noir", "camel", "vert", "bordeaux"), 3,
+    ),
+    _Model(
         "AECH", "accessoires-echarpes", "Écharpe {c} en laine", "fs", "echarpe", (3990, 4500),
         _KNIT,
         "Une grande écharpe en laine douce, assez longue pour faire deux tours.",
-        ("gris", "camel", "bordeaux", "moutarde"), 3,
+        ("gris", "camel", "bordeaux", "moutarde"), 4,
     ),
     _Model(
         "AFOU", "accessoires-echarpes", "Foulard imprimé en soie", "ms", "echarpe",
@@ -1307,6 +1402,12 @@ _MODELS: tuple[_Model, ...] = (
         ("gris", "rose", "noir"), 2,
     ),
     _Model(
+        "ASNO", "accessoires-echarpes", "Snood en laine {c}", "ms", "echarpe", (2990, 3490),
+        _KNIT,
+        "Un snood en laine côtelée qui s'enfile sans nœud et protège le cou du vent.",
+        ("gris", "noir"), 1,
+    ),
+    _Model(
         "ACEI", "accessoires-ceintures", "Ceinture {c} en cuir", "fs", "ceinture",
         (3990, 4500), _LEATHER,
         "Une ceinture en cuir pleine fleur avec une boucle en laiton brossé.",
@@ -1322,7 +1423,7 @@ _MODELS: tuple[_Model, ...] = (
         "ABON", "accessoires-chapeaux", "Bonnet {c} en laine côtelée", "ms", "bonnet",
         (2490, 2990), _KNIT,
         "Un bonnet à revers en laine côtelée, chaud et bien ajusté.",
-        ("noir", "moutarde", "gris", "bordeaux"), 3,
+        ("noir", "moutarde", "gris", "bordeaux"), 4,
     ),
     _Model(
         "ACHP", "accessoires-chapeaux", "Chapeau de paille", "ms", "bonnet", (3490, 3990),
@@ -1335,6 +1436,12 @@ _MODELS: tuple[_Model, ...] = (
         _MEN,
         "Une casquette en sergé de coton délavé, réglable à l'arrière.",
         ("marine", "beige"), 2,
+    ),
+    _Model(
+        "AGAN", "accessoires-chapeaux", "Gants {c} en cuir", "mp", "bonnet", (4990, 5990),
+        _LEATHER,
+        "Des gants en cuir d'agneau doublés de cachemire, compatibles avec les écrans tactiles.",
+        ("noir", "marron", "bordeaux"), 2, ("S", "M", "L"),
     ),
     # ---- Maison: luminaires ----------------------------------------------------------------
     _Model(
@@ -1374,6 +1481,12 @@ _MODELS: tuple[_Model, ...] = (
         _HOME,
         "Une lampe rechargeable à emporter du salon au balcon, avec trois intensités.",
         ("noir", "blanc", "sauge"),
+    ),
+    _Model(
+        "LCER", "maison-luminaires", "Lampe à poser en céramique {c}", "fs", "lampe",
+        (9900, 11900), _CERAMICS,
+        "Une lampe au pied en céramique émaillée et à l'abat-jour plissé en coton.",
+        ("ecru", "terracotta", "sauge"), 2,
     ),
     # ---- Maison: linge ---------------------------------------------------------------------
     _Model(
@@ -1426,6 +1539,29 @@ _MODELS: tuple[_Model, ...] = (
         "Une nappe en lin épais, traitée anti-taches, qui se lave à 40 °C.",
         ("blanc", "sauge"), 2, dims=(("150 × 250 cm", 0), ("150 × 300 cm", 1000)),
     ),
+    _Model(
+        "LJET", "maison-linge", "Jeté de lit en gaze de coton", "ms", "plaid", (7990, 8990),
+        _LINEN,
+        "Un jeté de lit en double gaze de coton, froissé et léger, qui habille le lit en un "
+        "geste.",
+        ("ecru", "rose", "sauge"), 1, dims=(("180 × 260 cm", 0), ("260 × 260 cm", 2000)),
+    ),
+    _Model(
+        "LRID", "maison-linge", "Rideau {c} en lin", "ms", "linge", (5990, 6990), _LINEN,
+        "Un rideau en lin lavé à œillets, qui filtre la lumière sans assombrir la pièce.",
+        ("ecru", "sauge", "terracotta"), 2, dims=(("140 × 260 cm", 0),),
+    ),
+    _Model(
+        "LTAI", "maison-linge", "Taies d'oreiller en percale (lot de 2)", "fp", "linge",
+        (2490, 2990), _LINEN,
+        "Deux taies d'oreiller en percale de coton, fraîches et lisses, fermées par un rabat.",
+        ("blanc", "gris", "sauge"), 1, dims=(("50 × 70 cm", 0), ("65 × 65 cm", 0)),
+    ),
+    _Model(
+        "LTAP", "maison-linge", "Tapis berbère en laine", "ms", "plaid", (19900, 22900), _HOME,
+        "Un tapis en laine tissé à la main, avec ses motifs géométriques et ses franges.",
+        dims=(("120 × 170 cm", 0), ("160 × 230 cm", 10000)),
+    ),
     # ---- Maison: décoration ----------------------------------------------------------------
     _Model(
         "DVAS", "maison-decoration", "Vase {c} en grès", "ms", "vase", (3490, 3990), _CERAMICS,
@@ -1460,6 +1596,17 @@ _MODELS: tuple[_Model, ...] = (
         _HOME,
         "Un panier souple en jonc de mer, pour ranger les plaids ou cacher un pot de fleurs.",
         dims=(("Ø 30 cm", 0), ("Ø 40 cm", 1000)),
+    ),
+    _Model(
+        "DCAD", "maison-decoration", "Cadre photo en chêne", "ms", "cadre", (1990, 2490), _HOME,
+        "Un cadre en chêne massif huilé, avec un verre et un passe-partout blanc.",
+        dims=(("13 × 18 cm", 0), ("20 × 30 cm", 1000), ("30 × 40 cm", 2000)),
+    ),
+    _Model(
+        "DPHO", "maison-decoration", "Photophores en verre (lot de 2)", "mp", "bougie",
+        (1990, 2490), _HOME,
+        "Deux photophores en verre épais pour protéger la flamme des bougies chauffe-plat.",
+        ("ambre", "transparent"),
     ),
     # ---- Maison: cuisine -------------------------------------------------------------------
     _Model(
@@ -1506,6 +1653,25 @@ _MODELS: tuple[_Model, ...] = (
         "Un tablier de cuisine en lin, avec une grande poche et des liens croisés au dos.",
         ("ecru", "sauge"), 2,
     ),
+    _Model(
+        "CSAL", "maison-cuisine", "Saladier {c} en grès", "ms", "assiette", (3490, 3990),
+        _CERAMICS,
+        "Un grand saladier de 28 cm en grès émaillé, pour servir à partager.",
+        ("ecru", "sauge", "bleu"), 2,
+    ),
+    _Model(
+        "CPLA", "maison-cuisine", "Plateau en bois de manguier", "ms", "assiette",
+        (2990, 3490), _HOME,
+        "Un plateau de service en bois de manguier huilé, avec deux poignées taillées dans la "
+        "masse.",
+        dims=(("40 cm", 0), ("50 cm", 1000)),
+    ),
+    _Model(
+        "CESP", "maison-cuisine", "Tasses à espresso {c} (lot de 4)", "fp", "mug",
+        (2490, 2990), _CERAMICS,
+        "Quatre petites tasses de 8 cl en grès, pour un café serré bien chaud.",
+        ("ecru", "terracotta", "noir"), 2,
+    ),
     # ---- Maison: bougies -------------------------------------------------------------------
     _Model(
         "BPAR", "maison-bougies", "Bougie parfumée en verre ambré", "fs", "bougie",
@@ -1521,6 +1687,13 @@ _MODELS: tuple[_Model, ...] = (
         "Un diffuseur de 100 ml et ses bâtonnets de rotin, qui parfume une pièce pendant deux "
         "mois.",
         ("Figuier", "Fleur d'oranger", "Bois de cèdre"), 1, attribute="parfum",
+    ),
+    _Model(
+        "BCER", "maison-bougies", "Bougie parfumée en céramique {c}", "fs", "bougie",
+        (3990, 4500), _HOME,
+        "Une bougie au parfum de figuier coulée dans un pot en céramique, qui devient un "
+        "cache-pot une fois terminée.",
+        ("sauge", "terracotta"), 2,
     ),
     _Model(
         "BLON", "maison-bougies", "Bougies longues {c} (lot de 4)", "fp", "bougie", (990, 1290),
@@ -1571,7 +1744,7 @@ _CATEGORY_NOTES: dict[str, tuple[str, ...]] = {
     ),
     "femme-chaussures": (
         "Chaussant normal : prenez votre pointure habituelle.",
-        "Livrées avec un sac à chaussures en coton.",
+        "Livraison avec un sac à chaussures en coton.",
     ),
     "homme-pantalons": (
         "Notre mannequin mesure 1,85 m et porte la taille 42.",
@@ -1599,10 +1772,10 @@ _CATEGORY_NOTES: dict[str, tuple[str, ...]] = {
     ),
     "homme-chaussures": (
         "Chaussant normal : prenez votre pointure habituelle.",
-        "Livrées avec un sac à chaussures en coton.",
+        "Livraison avec un sac à chaussures en coton.",
     ),
     "accessoires-sacs": (
-        "Livré dans un pochon de protection en coton.",
+        "Livraison dans un pochon de protection en coton.",
         "Chaque pièce est contrôlée à la main avant de partir de l'atelier.",
     ),
     "accessoires-echarpes": (
@@ -1615,27 +1788,27 @@ _CATEGORY_NOTES: dict[str, tuple[str, ...]] = {
     ),
     "accessoires-chapeaux": (
         "Une idée de cadeau qui plaît à tous les coups.",
-        "Fabriqué en Europe dans un atelier familial.",
+        "Fabrication européenne, dans un atelier familial.",
     ),
     "maison-luminaires": (
-        "Conçu dans notre studio lyonnais et fabriqué au Portugal.",
-        "Livré dans un emballage en carton recyclé, sans plastique.",
+        "Dessin de notre studio lyonnais, fabrication au Portugal.",
+        "Expédition dans un emballage en carton recyclé, sans plastique.",
     ),
     "maison-linge": (
-        "Certifié OEKO-TEX : sans substances nocives pour la peau.",
+        "Certification OEKO-TEX : sans substances nocives pour la peau.",
         "Tissage serré et coutures renforcées, pour durer des années.",
     ),
     "maison-decoration": (
         "Chaque pièce est légèrement différente : c'est la marque d'un travail artisanal.",
-        "Livré dans un emballage en carton recyclé, sans plastique.",
+        "Expédition dans un emballage en carton recyclé, sans plastique.",
     ),
     "maison-cuisine": (
         "Chaque pièce est légèrement différente : c'est la marque d'un travail artisanal.",
-        "Livré dans un emballage en carton recyclé, sans plastique.",
+        "Expédition dans un emballage en carton recyclé, sans plastique.",
     ),
     "maison-bougies": (
-        "Fabriqué à Grasse, dans un atelier familial.",
-        "Livré dans un emballage en carton recyclé, sans plastique.",
+        "Fabrication à Grasse, dans un atelier familial.",
+        "Expédition dans un emballage en carton recyclé, sans plastique.",
     ),
 }
 _SERVICE_NOTES = (
@@ -1682,7 +1855,7 @@ def _description(
         roll = rng.random()
         if roll < 0.45 and colours:
             if "{c}" in model.name:
-                sentences.append(f"Présenté ici dans le coloris {_COLOURS[colours[0]][1]}.")
+                sentences.append(f"Coloris présenté : {_COLOURS[colours[0]][1]}.")
             elif len(colours) > 1:
                 noun = "coloris" if model.attribute == "couleur" else "parfums"
                 labels = [_value_label(model, value)[0].lower() for value in colours]

@@ -1,0 +1,1 @@
+"""Benchmarks of Parcours, run by ``make bench``; results go to BENCHMARKS.md."""

@@ -1,0 +1,461 @@
+"""Use cases of stores and warehouses: write them, read them, find the nearest, read their hours."""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections.abc import Collection, Iterable, Sequence
+from typing import Any, NamedTuple
+
+from pydantic import ValidationError
+from sqlalchemy import and_, insert, select
+from sqlalchemy.sql.elements import ColumnElement
+
+from parcours.core.clock import utcnow
+from parcours.core.errors import Conflict, InvalidInput, NotFound
+from parcours.core.ids import new_id
+from parcours.core.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, encode_cursor
+from parcours.core.uow import UnitOfWork
+from parcours.stores.models import (
+    Location,
+    LocationKind,
+    LocationService,
+    OpeningException,
+    OpeningHours,
+    Place,
+    Service,
+)
+from parcours.stores.opening import (
+    OpeningStatus,
+    describe_moment,
+    opening_status,
+    ready_time,
+)
+from parcours.stores.schemas import (
+    LocationCreate,
+    LocationUpdate,
+    OpeningExceptionIn,
+    OpeningHoursIn,
+)
+
+__all__ = [
+    "OpeningStatus",
+    "ResolvedPlace",
+    "create_location",
+    "describe_moment",
+    "find_nearest_locations",
+    "fold_city",
+    "get_location",
+    "get_locations",
+    "haversine_km",
+    "list_locations",
+    "load_places",
+    "opening_status",
+    "ready_time",
+    "resolve_place",
+    "update_location",
+    "upsert_location",
+]
+
+EARTH_RADIUS_KM = 6371.0088
+#: Places of one name closer than this are one town (Paris's arrondissements); farther apart they
+#: are homonyms (Saint-Denis near Paris and on Réunion) and the first postcode wins.
+SAME_TOWN_KM = 30.0
+
+
+class ResolvedPlace(NamedTuple):
+    latitude: float
+    longitude: float
+    label: str
+
+
+# --- writing locations ------------------------------------------------------------------------
+
+
+def _apply_children(
+    uow: UnitOfWork,
+    location: Location,
+    *,
+    services: Sequence[Service] | None,
+    hours: Sequence[OpeningHoursIn] | None,
+    exceptions: Sequence[OpeningExceptionIn] | None,
+) -> None:
+    # Emptied and flushed first, so rows with the same key can come back in the same flush.
+    if services is not None:
+        location.services.clear()
+    if hours is not None:
+        location.hours.clear()
+    if exceptions is not None:
+        location.exceptions.clear()
+    uow.session.flush()
+    if services is not None:
+        location.services.extend(LocationService(service=s.value) for s in services)
+    if hours is not None:
+        location.hours.extend(
+            OpeningHours(weekday=h.weekday, opens=h.opens, closes=h.closes) for h in hours
+        )
+    if exceptions is not None:
+        location.exceptions.extend(
+            OpeningException(day=e.day, opens=e.opens, closes=e.closes, reason=e.reason)
+            for e in exceptions
+        )
+
+
+def create_location(*, uow: UnitOfWork, data: LocationCreate) -> Location:
+    """Create a store or a warehouse; its ``code`` is unique."""
+    if get_location_by_code(uow=uow, code=data.code) is not None:
+        raise Conflict(f"a location with code {data.code!r} exists", code="location_code_taken")
+    location = Location(
+        id=new_id("loc"),
+        code=data.code,
+        kind=data.kind.value,
+        name=data.name,
+        street=data.street,
+        postcode=data.postcode,
+        city=data.city,
+        country=data.country,
+        latitude=data.latitude,
+        longitude=data.longitude,
+        timezone=data.timezone,
+        phone=data.phone,
+        active=data.active,
+        created_at=utcnow(),
+        services=[],
+        hours=[],
+        exceptions=[],
+    )
+    uow.session.add(location)
+    _apply_children(
+        uow, location, services=data.services, hours=data.hours, exceptions=data.exceptions
+    )
+    uow.session.flush()
+    return location
+
+
+def update_location(*, uow: UnitOfWork, location_id: str, data: LocationUpdate) -> Location:
+    """Change what is given; lists (services, hours, exceptions) are replaced whole."""
+    location = get_location(uow=uow, location_id=location_id)
+    changes = data.model_dump(exclude_unset=True, exclude={"services", "hours", "exceptions"})
+    for field, value in changes.items():
+        if value is None:
+            raise InvalidInput(f"{field} cannot be null", code="invalid_location")
+        setattr(location, field, value.value if field == "kind" else value)
+    fields = data.model_fields_set
+    for name in ("services", "hours", "exceptions"):
+        if name in fields and getattr(data, name) is None:
+            raise InvalidInput(f"{name} cannot be null (send [] to clear)", code="invalid_location")
+    _apply_children(
+        uow,
+        location,
+        services=data.services if "services" in fields else None,
+        hours=data.hours if "hours" in fields else None,
+        exceptions=data.exceptions if "exceptions" in fields else None,
+    )
+    uow.session.flush()
+    return location
+
+
+def _hours_in(value: OpeningHoursIn | tuple[int, str, str]) -> OpeningHoursIn:
+    if isinstance(value, OpeningHoursIn):
+        return value
+    weekday, opens, closes = value
+    return OpeningHoursIn(weekday=weekday, opens=opens, closes=closes)
+
+
+def upsert_location(
+    *,
+    uow: UnitOfWork,
+    code: str,
+    name: str,
+    street: str,
+    postcode: str,
+    city: str,
+    latitude: float,
+    longitude: float,
+    kind: LocationKind = LocationKind.STORE,
+    country: str = "FR",
+    timezone: str = "Europe/Paris",
+    phone: str = "",
+    active: bool = True,
+    services: Iterable[Service] = (),
+    hours: Iterable[OpeningHoursIn | tuple[int, str, str]] = (),
+    exceptions: Iterable[OpeningExceptionIn] = (),
+) -> Location:
+    """Create the location with this ``code`` or bring it to exactly these values (loaders).
+
+    ``hours`` may be ``(weekday, "10:00", "19:30")`` tuples, weekday 0 being Monday.
+    """
+    try:
+        data = LocationCreate(
+            code=code,
+            kind=kind,
+            name=name,
+            street=street,
+            postcode=postcode,
+            city=city,
+            country=country,
+            latitude=latitude,
+            longitude=longitude,
+            timezone=timezone,
+            phone=phone,
+            active=active,
+            services=list(services),
+            hours=[_hours_in(h) for h in hours],
+            exceptions=list(exceptions),
+        )
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise InvalidInput(f"{code}: {where}: {first['msg']}", code="invalid_location") from None
+    existing = get_location_by_code(uow=uow, code=code)
+    if existing is None:
+        return create_location(uow=uow, data=data)
+    update = LocationUpdate.model_validate(data.model_dump(exclude={"code"}))
+    return update_location(uow=uow, location_id=existing.id, data=update)
+
+
+# --- reading locations ------------------------------------------------------------------------
+
+
+def get_location(*, uow: UnitOfWork, location_id: str) -> Location:
+    """One location by id, or NotFound ``location_not_found``."""
+    location = uow.session.get(Location, location_id)
+    if location is None:
+        raise NotFound(f"no location {location_id!r}", code="location_not_found")
+    return location
+
+
+def get_location_by_code(*, uow: UnitOfWork, code: str) -> Location | None:
+    """The location with this code, if any."""
+    return uow.session.scalar(select(Location).where(Location.code == code))
+
+
+def get_locations(*, uow: UnitOfWork, location_ids: Collection[str]) -> dict[str, Location]:
+    """Several locations by id in one query (plus one per child collection), keyed by id."""
+    if not location_ids:
+        return {}
+    rows = uow.session.scalars(select(Location).where(Location.id.in_(list(location_ids))))
+    return {location.id: location for location in rows}
+
+
+def list_locations(
+    *,
+    uow: UnitOfWork,
+    kind: LocationKind | None = None,
+    active: bool | None = None,
+    cursor: str | None = None,
+    limit: int = DEFAULT_LIMIT,
+) -> tuple[list[Location], str | None]:
+    """Locations in creation order, a page at a time; returns the page and the next cursor."""
+    limit = max(1, min(limit, MAX_LIMIT))
+    query = select(Location).order_by(Location.id).limit(limit + 1)
+    if kind is not None:
+        query = query.where(Location.kind == kind.value)
+    if active is not None:
+        query = query.where(Location.active.is_(active))
+    if cursor:
+        (after,) = decode_cursor(cursor, arity=1)
+        query = query.where(Location.id > str(after))
+    rows = list(uow.session.scalars(query))
+    if len(rows) > limit:
+        return rows[:limit], encode_cursor(rows[limit - 1].id)
+    return rows, None
+
+
+# --- the locator --------------------------------------------------------------------------------
+
+
+def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance in kilometres."""
+    phi1, phi2 = math.radians(lat1), math.radians(lat2)
+    dphi = phi2 - phi1
+    dlambda = math.radians(lon2 - lon1)
+    a = math.sin(dphi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(dlambda / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(a)))
+
+
+def _bounding_box(latitude: float, longitude: float, km: float) -> list[ColumnElement[bool]]:
+    """A latitude/longitude box holding the circle, for the index to cut rows before Python."""
+    dlat = math.degrees(km / EARTH_RADIUS_KM)
+    conditions = [Location.latitude.between(latitude - dlat, latitude + dlat)]
+    cos_lat = math.cos(math.radians(latitude))
+    if cos_lat > 1e-6:
+        dlon = math.degrees(km / (EARTH_RADIUS_KM * cos_lat))
+        west, east = longitude - dlon, longitude + dlon
+        if west >= -180 and east <= 180:  # across the antimeridian: latitude only
+            conditions.append(Location.longitude.between(west, east))
+    return conditions
+
+
+def find_nearest_locations(
+    *,
+    uow: UnitOfWork,
+    latitude: float,
+    longitude: float,
+    limit: int = 10,
+    kind: LocationKind | str | None = LocationKind.STORE,
+    service: Service | str | None = None,
+    max_km: float | None = None,
+) -> list[tuple[Location, float]]:
+    """Active locations nearest a point, nearest first, with their distance in km.
+
+    Only id and coordinates are read for the ranking (a few hundred rows take well under a
+    millisecond in Python); the ``limit`` winners are then loaded whole. ``kind=None`` means any.
+    With ``max_km`` a bounding box filters rows in SQL first.
+    """
+    if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
+        raise InvalidInput("latitude or longitude out of range", code="invalid_coordinates")
+    limit = max(1, min(limit, MAX_LIMIT))
+    conditions: list[ColumnElement[bool]] = [Location.active.is_(True)]
+    if kind is not None:
+        conditions.append(Location.kind == LocationKind(kind).value)
+    if service is not None:
+        offering = select(LocationService.location_id).where(
+            LocationService.service == Service(service).value
+        )
+        conditions.append(Location.id.in_(offering))
+    if max_km is not None:
+        conditions.extend(_bounding_box(latitude, longitude, max_km))
+    points = uow.session.execute(
+        select(Location.id, Location.latitude, Location.longitude).where(and_(*conditions))
+    ).all()
+    ranked = sorted(
+        (haversine_km(latitude, longitude, lat, lon), location_id)
+        for location_id, lat, lon in points
+    )
+    if max_km is not None:
+        ranked = [(km, location_id) for km, location_id in ranked if km <= max_km]
+    ranked = ranked[:limit]
+    locations = get_locations(uow=uow, location_ids=[location_id for _, location_id in ranked])
+    return [(locations[location_id], km) for km, location_id in ranked if location_id in locations]
+
+
+# --- the gazetteer --------------------------------------------------------------------------------
+
+_SAINTS = {"st": "saint", "ste": "sainte", "sts": "saints", "stes": "saintes"}
+
+
+def fold_city(name: str) -> str:
+    """The key a city is found by: ``"Saint-Étienne"``, ``"ST ETIENNE"`` -> ``"saint etienne"``."""
+    decomposed = unicodedata.normalize("NFKD", name.casefold())
+    bare = "".join(c for c in decomposed if not unicodedata.combining(c))
+    words = re.sub(r"[^a-z0-9]+", " ", bare.replace("œ", "oe").replace("æ", "ae")).split()
+    return " ".join(_SAINTS.get(word, word) for word in words)
+
+
+def load_places(
+    *, uow: UnitOfWork, places: Iterable[tuple[str, str, float, float]], country: str = "FR"
+) -> int:
+    """Add ``(postcode, city, latitude, longitude)`` rows to the gazetteer; known ones are skipped.
+
+    Returns how many were added. Safe to run again with the same file.
+    """
+    known = {
+        (postcode, key)
+        for postcode, key in uow.session.execute(
+            select(Place.postcode, Place.city_key).where(Place.country == country)
+        )
+    }
+    rows: list[dict[str, Any]] = []
+    for postcode, city, latitude, longitude in places:
+        postcode = postcode.strip()
+        key = fold_city(city)
+        if not postcode or not key or (postcode, key) in known:
+            continue
+        if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
+            raise InvalidInput(f"{postcode} {city}: coordinates out of range", code="invalid_place")
+        known.add((postcode, key))
+        rows.append(
+            {
+                "postcode": postcode,
+                "city": city.strip(),
+                "city_key": key,
+                "country": country,
+                "latitude": float(latitude),
+                "longitude": float(longitude),
+            }
+        )
+    for start in range(0, len(rows), 1000):
+        uow.session.execute(insert(Place), rows[start : start + 1000])
+    return len(rows)
+
+
+def _centre(rows: Sequence[Place], label: str) -> ResolvedPlace:
+    """Average the rows of one town (arrondissements); homonyms far away are left out."""
+    first = rows[0]
+    town = [
+        r
+        for r in rows
+        if haversine_km(first.latitude, first.longitude, r.latitude, r.longitude) <= SAME_TOWN_KM
+    ]
+    latitude = sum(r.latitude for r in town) / len(town)
+    longitude = sum(r.longitude for r in town) / len(town)
+    return ResolvedPlace(latitude, longitude, label)
+
+
+_POSTCODE = re.compile(r"\b(\d{5}|\d{2} \d{3})\b")
+
+
+def resolve_place(*, uow: UnitOfWork, query: str) -> ResolvedPlace:
+    """A postcode (``"75001"``) or a town (``"Saint-Étienne"``, ``"lyon"``) as a point and a label.
+
+    Looks in the gazetteer (``places``), then among the locations' own towns and postcodes.
+    Unknown: NotFound ``place_not_found``.
+    """
+    text = query.strip()[:120]
+    match = _POSTCODE.search(text)
+    if match:
+        postcode = match.group(1).replace(" ", "")
+        rows = list(
+            uow.session.scalars(
+                select(Place).where(Place.postcode == postcode).order_by(Place.city_key)
+            )
+        )
+        rest = fold_city(text.replace(match.group(1), " "))
+        if rest:
+            rows = [r for r in rows if r.city_key.startswith(rest)] or rows
+        if rows:
+            return _centre(rows, f"{postcode} {rows[0].city}")
+    else:
+        key = fold_city(text)
+        if key:
+            rows = list(
+                uow.session.scalars(
+                    select(Place).where(Place.city_key == key).order_by(Place.postcode)
+                )
+            )
+            if not rows:
+                candidates = list(
+                    uow.session.scalars(
+                        select(Place)
+                        .where(Place.city_key.startswith(key))
+                        .order_by(Place.postcode)
+                        .limit(200)
+                    )
+                )
+                if candidates:
+                    best = min(candidates, key=lambda r: (len(r.city_key), r.postcode)).city_key
+                    rows = [r for r in candidates if r.city_key == best]
+            if rows:
+                return _centre(rows, rows[0].city)
+    fallback = _resolve_from_locations(uow, text, match.group(1).replace(" ", "") if match else None)
+    if fallback is not None:
+        return fallback
+    raise NotFound(f"no place matches {text!r}", code="place_not_found")
+
+
+def _resolve_from_locations(uow: UnitOfWork, text: str, postcode: str | None) -> ResolvedPlace | None:
+    """Without a gazetteer entry, a town or postcode where a store stands still works."""
+    key = fold_city(text)
+    rows = uow.session.execute(
+        select(Location.postcode, Location.city, Location.latitude, Location.longitude)
+        .where(Location.active.is_(True))
+        .order_by(Location.id)
+    ).all()
+    for row_postcode, city, latitude, longitude in rows:
+        if (postcode and row_postcode == postcode) or (not postcode and fold_city(city) == key):
+            label = f"{postcode} {city}" if postcode else city
+            return ResolvedPlace(latitude, longitude, label)
+    return None
+

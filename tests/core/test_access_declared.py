@@ -1,0 +1,44 @@
+"""Every endpoint declares who may call it: exactly one access policy per route."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
+
+from parcours.core.auth.principal import AccessPolicy
+
+
+def _policies(dependant: Dependant) -> list[AccessPolicy]:
+    found = [dependant.call] if isinstance(dependant.call, AccessPolicy) else []
+    for sub in dependant.dependencies:
+        found.extend(_policies(sub))
+    return found
+
+
+def test_every_route_declares_exactly_one_access_policy(app: FastAPI) -> None:
+    undeclared, ambiguous = [], []
+    routes = [r for r in app.routes if isinstance(r, APIRoute)]
+    assert len(routes) > 10
+    for route in routes:
+        policies = {p.name for p in _policies(route.dependant)}
+        label = f"{sorted(route.methods)} {route.path}"
+        if not policies:
+            undeclared.append(label)
+        elif len(policies) > 1:
+            ambiguous.append(f"{label}: {sorted(policies)}")
+    assert undeclared == [], "routes without an access policy"
+    assert ambiguous == [], "routes with several access policies"
+
+
+def test_write_routes_are_never_public(app: FastAPI) -> None:
+    allowed_public_writes = {"/v1/sessions", "/connexion"}
+    public_writes = [
+        route.path
+        for route in app.routes
+        if isinstance(route, APIRoute)
+        and route.methods & {"POST", "PUT", "PATCH", "DELETE"}
+        and any(p.public for p in _policies(route.dependant))
+        and route.path not in allowed_public_writes
+    ]
+    assert public_writes == []
