@@ -5,7 +5,7 @@ random choices go through ``random.Random(seed)``. The loader turns these record
 
 Everything is fictional except the places: store streets, postcodes and coordinates are real,
 phone numbers come from the ranges that ARCEP reserves for fiction, and the GTINs use an
-invented company prefix (3 760999) in the GS1 France range.
+invented company prefix (3760999) in the GS1 France range (300-379).
 """
 
 from __future__ import annotations
@@ -1402,7 +1402,7 @@ _MODELS: tuple[_Model, ...] = (
         ("gris", "rose", "noir"), 2,
     ),
     _Model(
-        "ASNO", "accessoires-echarpes", "Snood en laine {c}", "ms", "echarpe", (2990, 3490),
+        "ASNO", "accessoires-echarpes", "Snood {c} en laine", "ms", "echarpe", (2990, 3490),
         _KNIT,
         "Un snood en laine côtelée qui s'enfile sans nœud et protège le cou du vent.",
         ("gris", "noir"), 1,

@@ -248,3 +248,35 @@ class NearbyStoreRead(BaseModel):
 class NearbyStores(BaseModel):
     origin: PlaceRead
     items: list[NearbyStoreRead]
+
+
+class StoreSummaryRead(BaseModel):
+    """What a shopper needs to pick a store from a list (no weekly hours)."""
+
+    id: str
+    code: str
+    name: str
+    street: str
+    postcode: str
+    city: str
+    country: str
+    latitude: float
+    longitude: float
+    phone: str
+    services: list[Service]
+
+    @classmethod
+    def of(cls, location: Location) -> StoreSummaryRead:
+        return cls(
+            id=location.id,
+            code=location.code,
+            name=location.name,
+            street=location.street,
+            postcode=location.postcode,
+            city=location.city,
+            country=location.country,
+            latitude=location.latitude,
+            longitude=location.longitude,
+            phone=location.phone,
+            services=sorted(Service(s.service) for s in location.services),
+        )
