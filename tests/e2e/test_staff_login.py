@@ -1,0 +1,54 @@
+"""A staff member signs in through the page, lands on her space, and signs out."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from playwright.sync_api import Page, expect
+
+from parcours.core.auth import service as auth_service
+from parcours.core.auth.models import Role
+from parcours.core.db import Database
+from parcours.core.uow import UnitOfWork
+
+
+def _create_manager(db: Database) -> None:
+    with UnitOfWork(db) as uow:
+        auth_service.create_staff_user(
+            uow=uow, email="claire@boutique.example", name="Claire Martin", role=Role.MANAGER,
+            password="un mot de passe solide",
+        )
+        uow.commit()
+
+
+def test_sign_in_and_out(
+    live_server: str, db: Database, desktop: Page, screenshot: Callable[[Page, str], Path]
+) -> None:
+    _create_manager(db)
+    desktop.goto(f"{live_server}/equipe")
+    expect(desktop).to_have_url(f"{live_server}/connexion?next=/equipe")
+    expect(desktop.get_by_role("heading", name="Connexion de l'équipe")).to_be_visible()
+    desktop.get_by_label("Adresse e-mail").fill("claire@boutique.example")
+    desktop.get_by_label("Mot de passe").fill("mauvais mot de passe")
+    desktop.get_by_role("button", name="Se connecter").click()
+    expect(desktop.get_by_role("alert")).to_have_text("E-mail ou mot de passe incorrect.")
+    screenshot(desktop, "login-failed")
+
+    desktop.get_by_label("Mot de passe").fill("un mot de passe solide")
+    desktop.get_by_role("button", name="Se connecter").click()
+    expect(desktop).to_have_url(f"{live_server}/equipe")
+    expect(desktop.get_by_role("heading", name="Bonjour Claire Martin")).to_be_visible()
+    screenshot(desktop, "staff-home")
+
+    desktop.get_by_role("button", name="Se déconnecter").click()
+    expect(desktop).to_have_url(f"{live_server}/")
+    desktop.goto(f"{live_server}/equipe")
+    expect(desktop).to_have_url(f"{live_server}/connexion?next=/equipe")
+
+
+def test_login_page_speaks_english_on_request(live_server: str, phone: Page) -> None:
+    phone.goto(f"{live_server}/connexion?lang=en")
+    expect(phone.get_by_role("heading", name="Staff sign-in")).to_be_visible()
+    phone.goto(f"{live_server}/connexion")  # the choice is remembered
+    expect(phone.get_by_role("button", name="Sign in")).to_be_visible()
