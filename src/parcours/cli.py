@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import signal
 import threading
-import time
 from typing import Annotated
 
 import typer
@@ -85,7 +84,10 @@ def demo(
     result = load_demo(settings)
     typer.echo("")
     typer.echo("Parcours demo retailer " + ("loaded" if result.created else "already loaded"))
-    typer.echo(f"  products: {result.products}  variants: {result.variants}  stores: {result.stores}")
+    if result.created:
+        typer.echo(
+            f"  products: {result.products}  variants: {result.variants}  stores: {result.stores}"
+        )
     typer.echo(f"  open {settings.base_url}/ (API docs: {settings.base_url}/docs)")
     typer.echo(f"  staff accounts (password for all: {DEMO_PASSWORD}):")
     for email, role in result.staff:
@@ -124,7 +126,6 @@ def worker(
                 stop.wait(settings.relay_poll_seconds)
     finally:
         db.dispose()
-    time.sleep(0)
 
 
 @users_app.command("create")

@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
+
 from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
+from starlette.routing import BaseRoute
 
 from parcours.core.auth.principal import AccessPolicy
+
+
+def api_routes(routes: Iterable[BaseRoute]) -> Iterator[APIRoute]:
+    """Every API route, through included routers (FastAPI keeps those as wrappers)."""
+    for route in routes:
+        if isinstance(route, APIRoute):
+            yield route
+        original = getattr(route, "original_router", None)
+        if original is not None:
+            yield from api_routes(original.routes)
 
 
 def _policies(dependant: Dependant) -> list[AccessPolicy]:
@@ -18,8 +31,8 @@ def _policies(dependant: Dependant) -> list[AccessPolicy]:
 
 def test_every_route_declares_exactly_one_access_policy(app: FastAPI) -> None:
     undeclared, ambiguous = [], []
-    routes = [r for r in app.routes if isinstance(r, APIRoute)]
-    assert len(routes) > 10
+    routes = list(api_routes(app.routes))
+    assert len(routes) > 30
     for route in routes:
         policies = {p.name for p in _policies(route.dependant)}
         label = f"{sorted(route.methods)} {route.path}"
@@ -35,9 +48,8 @@ def test_write_routes_are_never_public(app: FastAPI) -> None:
     allowed_public_writes = {"/v1/sessions", "/connexion"}
     public_writes = [
         route.path
-        for route in app.routes
-        if isinstance(route, APIRoute)
-        and route.methods & {"POST", "PUT", "PATCH", "DELETE"}
+        for route in api_routes(app.routes)
+        if route.methods & {"POST", "PUT", "PATCH", "DELETE"}
         and any(p.public for p in _policies(route.dependant))
         and route.path not in allowed_public_writes
     ]

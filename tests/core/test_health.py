@@ -25,3 +25,19 @@ def test_unknown_route_is_problem_json_with_request_id(client: TestClient) -> No
     body = response.json()
     assert body["code"] == "not_found"
     assert body["status"] == 404
+
+
+def test_nul_characters_in_paths_and_queries_are_refused(client: TestClient) -> None:
+    for url in ("/v1/products/%00", "/v1/search/products?q=robe%00"):
+        response = client.get(url)
+        assert response.status_code == 422
+        assert response.json()["code"] == "invalid_characters"
+
+
+def test_oversized_bodies_are_refused_with_413(client: TestClient) -> None:
+    response = client.post(
+        "/v1/sessions", content=b"{" + b" " * 2_000_000 + b"}",
+        headers={"content-type": "application/json"},
+    )
+    assert response.status_code == 413
+    assert response.json()["code"] == "payload_too_large"

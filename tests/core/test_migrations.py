@@ -12,8 +12,7 @@ from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 
 from parcours.core.db import make_engine
-from parcours.core.migrate import upgrade_database
-from parcours.migrations.env import include_name
+from parcours.core.migrate import include_name, upgrade_database
 from parcours.models import Base
 
 

@@ -1,4 +1,3 @@
-"""Products, variants (SKU, GTIN-13), categories, prices, media, channel publication, search, QR codes.
-
-Emits ProductPublished and PriceChanged.
+"""Products, variants (SKU, GTIN-13), categories, prices, media, channel publication, search and
+product QR codes. Emits ProductPublished and PriceChanged.
 """

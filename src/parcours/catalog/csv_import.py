@@ -20,8 +20,8 @@ status                        ``draft``, ``published`` or ``archived``; when bla
 image_urls                    ``|``-separated http(s) URLs or paths starting with ``/``
 sku                  yes      the variant's key: ``ROBE-LIN-M-BLEU``
 gtin                          its GTIN-13 (EAN), or GTIN-8/12/14; the check digit is verified
-size                          its size: ``M``, ``38``
-colour                        its colour: ``bleu``
+size                          its size: ``M``, ``38`` (stored as the attribute ``taille``)
+colour                        its colour: ``bleu`` (stored as the attribute ``couleur``)
 variant_price_cents           its own price when it differs from the product's
 ==================== ======== ===============================================================
 
@@ -64,6 +64,10 @@ PRODUCT_COLUMNS = (
     "image_urls",
 )
 VARIANT_COLUMNS = ("sku", "gtin", "size", "colour", "variant_price_cents")
+#: Columns that fill a variant attribute, and the attribute's key in the catalog (the demo data
+#: and the pages use the French keys).
+ATTRIBUTE_COLUMNS = {"size": "taille", "colour": "couleur"}
+_ATTRIBUTE_KEY_COLUMN = {key: column for column, key in ATTRIBUTE_COLUMNS.items()}
 COLUMNS = ("product_slug", *PRODUCT_COLUMNS, *VARIANT_COLUMNS)
 LIST_SEPARATOR = "|"
 
@@ -92,8 +96,9 @@ _VARIANT_FIELD_COLUMN = {
 class VariantRow:
     line: int
     variant: VariantCreate
-    #: Attribute keys the file speaks for (size, colour): set or cleared on existing variants.
+    #: Attribute keys the file speaks for (taille, couleur): set or cleared on existing variants.
     attribute_keys: frozenset[str]
+    gives_gtin: bool
     gives_price: bool
 
 
@@ -113,6 +118,8 @@ class ParsedFile:
     rows_read: int
     products: list[ProductRows]
     errors: list[ImportRowError]
+    #: (line, slug) of every category the file names, valid rows or not, checked all at once.
+    category_refs: list[tuple[int, str]] = field(default_factory=list)
 
 
 class CsvUnreadable(ValueError):
@@ -146,8 +153,10 @@ def _errors_of(
         loc = err.get("loc", ())
         column = columns.get(str(loc[0]), default) if loc else None
         message = str(err.get("msg", "invalid value")).removeprefix("Value error, ")
+        if err.get("type") in ("missing", "string_too_short"):
+            message = "required"
         if column == "size" and len(loc) > 1:
-            column = str(loc[1]) if str(loc[1]) in ("size", "colour") else column
+            column = _ATTRIBUTE_KEY_COLUMN.get(str(loc[1]), column)
         yield ImportRowError(line=line, column=column, message=message)
 
 
@@ -159,176 +168,182 @@ def parse_catalog_csv(source: str | bytes | TextIO) -> ParsedFile:
         raise CsvUnreadable("the file is empty: it needs a header row, then one row per variant")
     reader = csv.reader(io.StringIO(content, newline=""), delimiter=_dialect_delimiter(first_line))
     header = [name.strip().lower() for name in next(reader)]
-    errors: list[ImportRowError] = []
-    for name in header:
-        if name not in COLUMNS:
-            errors.append(ImportRowError(line=1, column=name, message="unknown column"))
-    for name in {n for n in header if header.count(n) > 1}:
-        errors.append(ImportRowError(line=1, column=name, message="column given twice"))
-    for name in REQUIRED_COLUMNS:
-        if name not in header:
-            errors.append(ImportRowError(line=1, column=name, message="required column missing"))
+    errors = _header_errors(header)
     if errors:
         return ParsedFile(rows_read=0, products=[], errors=errors)
 
-    present = frozenset(header)
-    products: dict[str, ProductRows] = {}
-    first_values: dict[str, tuple[int, dict[str, str]]] = {}
-    sku_lines: dict[str, int] = {}
-    gtin_lines: dict[str, int] = {}
-    rows_read = 0
+    file = _FileReader(frozenset(header))
     line = 1
     try:
         for values in reader:
             line = reader.line_num
             if not any(v.strip() for v in values):
                 continue  # blank lines, common at the end of spreadsheet exports
-            rows_read += 1
+            file.rows_read += 1
             if len(values) != len(header):
-                errors.append(
-                    ImportRowError(
-                        line=line, column=None,
-                        message=f"{len(values)} cells where the header has {len(header)}",
-                    )
-                )
+                message = f"{len(values)} cells where the header has {len(header)}"
+                file.errors.append(ImportRowError(line=line, column=None, message=message))
                 continue
-            row = {name: value.strip() for name, value in zip(header, values, strict=True)}
-            _read_row(row, line, present, products, first_values, sku_lines, gtin_lines, errors)
-    except csv.Error as exc:
-        errors.append(ImportRowError(line=line + 1, column=None, message=f"unreadable CSV: {exc}"))
-    return ParsedFile(rows_read=rows_read, products=list(products.values()), errors=errors)
-
-
-def _read_row(
-    row: dict[str, str],
-    line: int,
-    present: frozenset[str],
-    products: dict[str, ProductRows],
-    first_values: dict[str, tuple[int, dict[str, str]]],
-    sku_lines: dict[str, int],
-    gtin_lines: dict[str, int],
-    errors: list[ImportRowError],
-) -> None:
-    slug = row["product_slug"]
-    if not slug:
-        errors.append(ImportRowError(line=line, column="product_slug", message="required"))
-        return
-    if not is_slug(slug):
-        errors.append(
-            ImportRowError(
-                line=line, column="product_slug",
-                message="a slug has lower-case letters, digits and single hyphens: robe-lin-ete",
+            file.read_row(
+                {name: value.strip() for name, value in zip(header, values, strict=True)}, line
             )
+    except csv.Error as exc:
+        file.errors.append(
+            ImportRowError(line=line + 1, column=None, message=f"unreadable CSV: {exc}")
         )
-        return
+    return ParsedFile(
+        rows_read=file.rows_read,
+        products=list(file.products.values()),
+        errors=file.errors,
+        category_refs=file.category_refs,
+    )
 
-    known = first_values.get(slug)
-    if known is None:
-        first_values[slug] = (line, row)
-        product = _read_product(row, line, present, errors)
-        if product is not None:
-            products[slug] = product
-    else:
-        first_line, first_row = known
-        for name in PRODUCT_COLUMNS:
-            if name in present and row[name] and row[name] != first_row[name]:
-                errors.append(
-                    ImportRowError(
-                        line=line, column=name,
-                        message=f"differs from line {first_line}, the first row of {slug}",
-                    )
-                )
 
-    variant = _read_variant(row, line, present, errors)
-    if variant is None:
-        return
-    sku = variant.variant.sku
-    if sku in sku_lines:
-        errors.append(
-            ImportRowError(line=line, column="sku", message=f"SKU already on line {sku_lines[sku]}")
-        )
-        return
-    sku_lines[sku] = line
-    gtin = variant.variant.gtin
-    if gtin is not None:
-        if gtin in gtin_lines:
-            errors.append(
-                ImportRowError(
-                    line=line, column="gtin", message=f"GTIN already on line {gtin_lines[gtin]}"
-                )
+def _header_errors(header: list[str]) -> list[ImportRowError]:
+    errors = [
+        ImportRowError(line=1, column=name, message="unknown column")
+        for name in header
+        if name not in COLUMNS
+    ]
+    errors.extend(
+        ImportRowError(line=1, column=name, message="column given twice")
+        for name in sorted({n for n in header if header.count(n) > 1})
+    )
+    errors.extend(
+        ImportRowError(line=1, column=name, message="required column missing")
+        for name in REQUIRED_COLUMNS
+        if name not in header
+    )
+    return errors
+
+
+class _FileReader:
+    """What reading the rows one by one remembers: products seen, SKUs and GTINs already used."""
+
+    def __init__(self, present: frozenset[str]) -> None:
+        self.present = present
+        self.rows_read = 0
+        self.products: dict[str, ProductRows] = {}
+        self.errors: list[ImportRowError] = []
+        self.category_refs: list[tuple[int, str]] = []
+        self._first_rows: dict[str, tuple[int, dict[str, str]]] = {}
+        self._sku_lines: dict[str, int] = {}
+        self._gtin_lines: dict[str, int] = {}
+
+    def _error(self, line: int, column: str | None, message: str) -> None:
+        self.errors.append(ImportRowError(line=line, column=column, message=message))
+
+    def read_row(self, row: dict[str, str], line: int) -> None:
+        slug = row["product_slug"]
+        if not slug:
+            self._error(line, "product_slug", "required")
+            return
+        if not is_slug(slug):
+            self._error(
+                line,
+                "product_slug",
+                "a slug has lower-case letters, digits and single hyphens: robe-lin-ete",
             )
             return
-        gtin_lines[gtin] = line
-    if slug in products:
-        products[slug].variants.append(variant)
+        first = self._first_rows.get(slug)
+        if first is None:
+            self._first_rows[slug] = (line, row)
+            product = self._read_product(row, line)
+            if product is not None:
+                self.products[slug] = product
+        else:
+            first_line, first_row = first
+            for name in PRODUCT_COLUMNS:
+                if name in self.present and row[name] and row[name] != first_row[name]:
+                    self._error(
+                        line, name, f"differs from line {first_line}, the first row of {slug}"
+                    )
+        variant = self._read_variant(row, line)
+        if variant is not None and self._codes_are_new(variant) and slug in self.products:
+            self.products[slug].variants.append(variant)
 
+    def _codes_are_new(self, row: VariantRow) -> bool:
+        sku, gtin = row.variant.sku, row.variant.gtin
+        if sku in self._sku_lines:
+            self._error(row.line, "sku", f"SKU already on line {self._sku_lines[sku]}")
+            return False
+        self._sku_lines[sku] = row.line
+        if gtin is not None:
+            if gtin in self._gtin_lines:
+                self._error(row.line, "gtin", f"GTIN already on line {self._gtin_lines[gtin]}")
+                return False
+            self._gtin_lines[gtin] = row.line
+        return True
 
-def _read_product(
-    row: dict[str, str], line: int, present: frozenset[str], errors: list[ImportRowError]
-) -> ProductRows | None:
-    values: dict[str, Any] = {"slug": row["product_slug"], "name": row["product_name"]}
-    if not row["price_cents"]:
-        errors.append(ImportRowError(line=line, column="price_cents", message="required"))
-        return None
-    values["price_amount"] = row["price_cents"]
-    fields = {"slug", "name", "price_amount"}
-    for column, name in (("description", "description"), ("brand", "brand")):
-        if column in present:
-            values[name] = row[column]
-            fields.add(name)
-    if "category_slug" in present:
-        values["category_slug"] = row["category_slug"] or None
-        fields.add("category_slug")
-    if "currency" in present:
-        values["currency"] = row["currency"] or "EUR"
-        fields.add("currency")
-    if "channels" in present:
-        values["channels"] = [c.lower() for c in _split_list(row["channels"])]
-        fields.add("channels")
-    if "image_urls" in present:
-        values["image_urls"] = _split_list(row["image_urls"])
-        fields.add("image_urls")
-    status_given = bool(row.get("status"))
-    if status_given:
-        values["status"] = row["status"].lower()
-        fields.add("status")
-    try:
-        product = ProductCreate.model_validate(values)
-    except ValidationError as exc:
-        errors.extend(_errors_of(exc, line, _PRODUCT_FIELD_COLUMN, "product_name"))
-        return None
-    if product.status is ProductStatus.PUBLISHED and "channels" in fields and not product.channels:
-        errors.append(
-            ImportRowError(
-                line=line, column="channels", message="a published product needs a channel"
-            )
+    def _read_product(self, row: dict[str, str], line: int) -> ProductRows | None:
+        present = self.present
+        values: dict[str, Any] = {"slug": row["product_slug"], "name": row["product_name"]}
+        if row["price_cents"]:
+            values["price_amount"] = row["price_cents"]
+        fields = {"slug", "name", "price_amount"}
+        for name in ("description", "brand"):
+            if name in present:
+                values[name] = row[name]
+                fields.add(name)
+        if "category_slug" in present:
+            values["category_slug"] = row["category_slug"] or None
+            fields.add("category_slug")
+            if row["category_slug"]:
+                self.category_refs.append((line, row["category_slug"]))
+        if "currency" in present:
+            values["currency"] = row["currency"].upper() or "EUR"
+            fields.add("currency")
+        if "channels" in present:
+            values["channels"] = [c.lower() for c in _split_list(row["channels"])]
+            fields.add("channels")
+        if "image_urls" in present:
+            values["image_urls"] = _split_list(row["image_urls"])
+            fields.add("image_urls")
+        status_given = bool(row.get("status"))
+        if status_given:
+            values["status"] = row["status"].lower()
+            fields.add("status")
+        try:
+            product = ProductCreate.model_validate(values)
+        except ValidationError as exc:
+            self.errors.extend(_errors_of(exc, line, _PRODUCT_FIELD_COLUMN, "product_name"))
+            return None
+        if (
+            product.status is ProductStatus.PUBLISHED
+            and "channels" in fields
+            and not product.channels
+        ):
+            self._error(line, "channels", "a published product needs a channel")
+            return None
+        return ProductRows(
+            slug=row["product_slug"],
+            line=line,
+            product=product,
+            fields=frozenset(fields),
+            status_given=status_given,
         )
-        return None
-    return ProductRows(
-        slug=product.slug or row["product_slug"], line=line, product=product,
-        fields=frozenset(fields), status_given=status_given,
-    )
 
-
-def _read_variant(
-    row: dict[str, str], line: int, present: frozenset[str], errors: list[ImportRowError]
-) -> VariantRow | None:
-    if not row["sku"]:
-        errors.append(ImportRowError(line=line, column="sku", message="required"))
-        return None
-    values: dict[str, Any] = {"sku": row["sku"]}
-    if row.get("gtin"):
-        values["gtin"] = row["gtin"]
-    attribute_keys = frozenset(key for key in ("size", "colour") if key in present)
-    values["attributes"] = {key: row[key] for key in attribute_keys if row[key]}
-    if row.get("variant_price_cents"):
-        values["price_amount"] = row["variant_price_cents"]
-    try:
-        variant = VariantCreate.model_validate(values)
-    except ValidationError as exc:
-        errors.extend(_errors_of(exc, line, _VARIANT_FIELD_COLUMN, "sku"))
-        return None
-    return VariantRow(
-        line=line, variant=variant, attribute_keys=attribute_keys,
-        gives_price="variant_price_cents" in present,
-    )
+    def _read_variant(self, row: dict[str, str], line: int) -> VariantRow | None:
+        if not row["sku"]:
+            self._error(line, "sku", "required")
+            return None
+        values: dict[str, Any] = {"sku": row["sku"]}
+        if row.get("gtin"):
+            values["gtin"] = row["gtin"]
+        columns = [c for c in ATTRIBUTE_COLUMNS if c in self.present]
+        attribute_keys = frozenset(ATTRIBUTE_COLUMNS[c] for c in columns)
+        values["attributes"] = {ATTRIBUTE_COLUMNS[c]: row[c] for c in columns if row[c]}
+        if row.get("variant_price_cents"):
+            values["price_amount"] = row["variant_price_cents"]
+        try:
+            variant = VariantCreate.model_validate(values)
+        except ValidationError as exc:
+            self.errors.extend(_errors_of(exc, line, _VARIANT_FIELD_COLUMN, "sku"))
+            return None
+        return VariantRow(
+            line=line,
+            variant=variant,
+            attribute_keys=attribute_keys,
+            gives_gtin="gtin" in self.present,
+            gives_price="variant_price_cents" in self.present,
+        )

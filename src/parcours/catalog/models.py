@@ -31,8 +31,10 @@ class Category(Base):
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     slug: Mapped[str] = mapped_column(String(120), unique=True)
     name: Mapped[str] = mapped_column(String(200))
+    # NO ACTION rather than RESTRICT: a parent still cannot go while it has children, but the
+    # check waits for the end of the statement, so one DELETE may remove a whole subtree.
     parent_id: Mapped[str | None] = mapped_column(
-        ForeignKey("categories.id", ondelete="RESTRICT"), nullable=True, index=True
+        ForeignKey("categories.id"), nullable=True, index=True
     )
     position: Mapped[int] = mapped_column(Integer, default=0)
 
@@ -60,6 +62,10 @@ class Product(Base):
         back_populates="product", cascade="all, delete-orphan", order_by="Variant.position"
     )
     channels: Mapped[list[ProductChannel]] = relationship(cascade="all, delete-orphan")
+    # Written with the product so the unit of work inserts it after the product row.
+    search_document: Mapped[ProductSearchDocument | None] = relationship(
+        cascade="all, delete-orphan"
+    )
 
     __table_args__ = (CheckConstraint("price_amount >= 0", name="price_not_negative"),)
 
@@ -84,7 +90,8 @@ class Variant(Base):
     )
     sku: Mapped[str] = mapped_column(String(64), unique=True)
     gtin: Mapped[str | None] = mapped_column(String(14), unique=True, nullable=True)
-    attributes: Mapped[dict[str, str]] = mapped_column(JSONDocument, default=dict)  # taille, couleur
+    # taille, couleur…
+    attributes: Mapped[dict[str, str]] = mapped_column(JSONDocument, default=dict)
     price_amount: Mapped[int | None] = mapped_column(Integer, nullable=True)  # None: product price
     position: Mapped[int] = mapped_column(Integer, default=0)
 
@@ -97,8 +104,8 @@ class Variant(Base):
 
 class ProductSearchDocument(Base):
     """The text a product is found by, already folded (accents, case) and stemmed in Python, so
-    SQLite FTS5 and PostgreSQL full-text index the same words. The engine-specific indexes over it
-    are created by the migration (FTS5 virtual table on SQLite, GIN tsvector index on PostgreSQL)."""
+    SQLite FTS5 and PostgreSQL full-text index the same words. The engine-specific indexes over
+    it are created with the table (FTS5 table on SQLite, GIN tsvector index on PostgreSQL)."""
 
     __tablename__ = "product_search_documents"
 

@@ -80,8 +80,23 @@ def is_sku(value: str) -> bool:
 
 
 def check_currency(value: str) -> str:
-    if not is_currency(value):
-        raise ValueError(f"{value} is not an ISO 4217 currency code")
+    if len(value) != 3 or not value.isascii() or not value.isupper() or not is_currency(value):
+        raise ValueError("a currency is an ISO 4217 code in capitals: EUR, CHF, GBP…")
+    return value
+
+
+def check_slug(value: str) -> str:
+    if not is_slug(value):
+        raise ValueError("a slug has lower-case letters, digits and single hyphens: robe-lin-ete")
+    return value
+
+
+def check_sku(value: str) -> str:
+    if not is_sku(value):
+        raise ValueError(
+            "a SKU has up to 64 letters, digits, '.', '_', '/' or '-', "
+            "and starts with a letter or a digit"
+        )
     return value
 
 
@@ -104,8 +119,20 @@ def _unique_channels(values: list[Channel]) -> list[Channel]:
 
 
 CleanStr = Annotated[str, AfterValidator(clean_text)]
-Slug = Annotated[str, StringConstraints(pattern=SLUG_PATTERN, max_length=160)]
-Sku = Annotated[str, StringConstraints(strip_whitespace=True, pattern=SKU_PATTERN)]
+# Patterns are checked by functions (for messages a merchant understands) and shown in the
+# OpenAPI schema for clients.
+Slug = Annotated[
+    str,
+    StringConstraints(max_length=160),
+    AfterValidator(check_slug),
+    Field(json_schema_extra={"pattern": SLUG_PATTERN}),
+]
+Sku = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, max_length=64),
+    AfterValidator(check_sku),
+    Field(json_schema_extra={"pattern": SKU_PATTERN}),
+]
 Gtin = Annotated[
     str,
     StringConstraints(max_length=20),
@@ -114,13 +141,11 @@ Gtin = Annotated[
 ]
 Currency = Annotated[
     str,
-    StringConstraints(pattern=r"^[A-Z]{3}$"),
+    StringConstraints(max_length=3),
     AfterValidator(check_currency),
-    Field(description="ISO 4217 code, upper case"),
+    Field(description="ISO 4217 code, upper case", json_schema_extra={"pattern": "^[A-Z]{3}$"}),
 ]
-Amount = Annotated[
-    int, Field(ge=0, le=MAX_PRICE_AMOUNT, description="minor units: cents for EUR")
-]
+Amount = Annotated[int, Field(ge=0, le=MAX_PRICE_AMOUNT, description="minor units: cents for EUR")]
 Name = Annotated[CleanStr, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 AttributeKey = Annotated[str, StringConstraints(pattern=ATTRIBUTE_KEY_PATTERN)]
 AttributeText = Annotated[CleanStr, StringConstraints(strip_whitespace=True, max_length=200)]
@@ -181,7 +206,9 @@ class VariantCreate(_Input):
     sku: Sku
     gtin: Gtin | None = None
     attributes: dict[AttributeKey, AttributeText] = Field(
-        default_factory=dict, max_length=20, description="size, colour…: {'size': 'M'}"
+        default_factory=dict,
+        max_length=20,
+        description="taille, couleur…: {'taille': 'M', 'couleur': 'bleu'}",
     )
     price_amount: Amount | None = Field(
         default=None, description="its own price; left out, the variant sells at the product's"
@@ -325,4 +352,3 @@ class ImportReport(BaseModel):
     variants_unchanged: int = 0
     errors: list[ImportRowError] = Field(default_factory=list)
     errors_not_shown: int = Field(default=0, description="bad rows beyond the first 1,000")
-

@@ -24,7 +24,18 @@ from functools import lru_cache
 from typing import Any
 
 import snowballstemmer
-from sqlalchemy import Connection, Select, column, event, func, literal_column, select, table, text
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Select,
+    column,
+    event,
+    func,
+    literal_column,
+    select,
+    table,
+    text,
+)
 
 from parcours.catalog.models import Product, ProductSearchDocument
 
@@ -37,7 +48,10 @@ _MAX_WORD_LENGTH = 40
 # Words that carry no meaning in a product search (after folding). Elided articles (l', d')
 # come out of the tokenizer as one letter.
 STOP_WORDS = frozenset(
-    "a au aux avec c d de des du en et j l la le les m n ou par pour qu s sans sur t un une".split()
+    {
+        *("a", "au", "aux", "avec", "c", "d", "de", "des", "du", "en", "et", "j", "l", "la"),
+        *("le", "les", "m", "n", "ou", "par", "pour", "qu", "s", "sans", "sur", "t", "un", "une"),
+    }
 )
 _WORD = re.compile(r"[^\W_]+")
 _LIGATURES = str.maketrans(
@@ -118,7 +132,8 @@ class SearchQuery:
 
         alternatives = [f"{quoted(t)}*" for t in self._last_alternatives()]
         last = alternatives[0] if len(alternatives) == 1 else f"({' OR '.join(alternatives)})"
-        return " ".join([*(quoted(t) for t in self.terms), last])
+        # Explicit AND: FTS5 does not join a phrase and a bracketed group implicitly.
+        return " AND ".join([*(quoted(t) for t in self.terms), last])
 
     def tsquery(self) -> str:
         """A ``to_tsquery`` expression. Terms are letters and digits only (the tokenizer keeps
@@ -129,11 +144,13 @@ class SearchQuery:
 
 
 _fts = table("product_search_fts", column("product_id"), column("document"))
-_SIMPLE = literal_column("'simple'::regconfig")  # a literal, so the GIN index's expression matches
+_SIMPLE: ColumnElement[Any] = literal_column(
+    "'simple'::regconfig"
+)  # a literal, so the GIN index's expression matches
 
 
 def ranked_matches(query: SearchQuery, dialect: str) -> Select[Any]:
-    """``SELECT products … ORDER BY relevance`` for the query; the caller adds filters and limits."""
+    """``SELECT products … ORDER BY relevance``; the caller adds filters and limits."""
     if dialect == "sqlite":
         rank = text("bm25(product_search_fts)")  # lower is better
         return (

@@ -3,11 +3,23 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
 
 from parcours.core.db import make_engine
+
+
+# Engine-specific search structures live outside the metadata (FTS5 and its shadow tables).
+IGNORED_TABLE_PREFIXES = ("product_search_fts",)
+
+
+def include_name(name: str | None, type_: str, parent_names: Any) -> bool:
+    """Tell Alembic's comparison to leave the search engine's own tables alone."""
+    if type_ == "table" and name is not None:
+        return not name.startswith(IGNORED_TABLE_PREFIXES)
+    return True
 
 
 def alembic_config(url: str) -> Config:

@@ -2,26 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from alembic import context
 from sqlalchemy import Connection
 
 from parcours.core.db import make_engine
+from parcours.core.migrate import include_name
 from parcours.core.settings import Settings
 from parcours.models import Base
 
 config = context.config
 target_metadata = Base.metadata
-
-# Engine-specific search structures live outside the metadata (FTS5 and its shadow tables).
-IGNORED_TABLE_PREFIXES = ("product_search_fts",)
-
-
-def include_name(name: str | None, type_: str, parent_names: Any) -> bool:
-    if type_ == "table" and name is not None:
-        return not name.startswith(IGNORED_TABLE_PREFIXES)
-    return True
 
 
 def _configure(connection: Connection) -> None:

@@ -139,6 +139,7 @@ ANY_STAFF = AccessPolicy("any_staff", roles=ALL_STAFF)
 async def _verify_csrf(request: Request, principal: Principal) -> None:
     """Cookie-authenticated writes carry the session's CSRF token, in a header or a form field."""
     sent = request.headers.get(CSRF_HEADER)
+    form = None
     if sent is None and request.headers.get("content-type", "").startswith(
         ("application/x-www-form-urlencoded", "multipart/form-data")
     ):
@@ -147,6 +148,8 @@ async def _verify_csrf(request: Request, principal: Principal) -> None:
         sent = value if isinstance(value, str) else None
     expected = principal.csrf_token or ""
     if not sent or not hmac.compare_digest(sent, expected):
+        if form is not None:
+            await form.close()  # uploads spooled to temporary files are released now
         raise Forbidden(
             f"missing or wrong CSRF token: send the {CSRF_HEADER} header of your session",
             code="csrf_failed",
