@@ -24,7 +24,7 @@ from parcours.core.settings import Settings
 from parcours.inventory import api as inventory_api
 from parcours.inventory import handlers as inventory_handlers
 from parcours.stores import api as stores_api
-from parcours.web import pages
+from parcours.web import pages, shop
 
 WEB_DIR = Path(__file__).parent / "web"
 
@@ -87,6 +87,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.include_router(stores_api.router)
     app.include_router(inventory_api.router)
     app.include_router(pages.router)
+    app.include_router(shop.router)
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
     demo_static = Path(__file__).parent / "demo" / "static"
     if demo_static.is_dir():
