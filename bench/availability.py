@@ -19,10 +19,10 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from collections.abc import Iterator
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -63,8 +63,21 @@ def _wait_ready(url: str, timeout: float = 30) -> None:
 @contextmanager
 def _uvicorn(target: str, port: int, env: dict[str, str], *, factory: bool) -> Iterator[None]:
     command = [
-        sys.executable, "-m", "uvicorn", target, "--host", "127.0.0.1", "--port", str(port),
-        "--log-level", "warning", "--no-access-log", "--loop", "uvloop", "--http", "httptools",
+        sys.executable,
+        "-m",
+        "uvicorn",
+        target,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+        "--no-access-log",
+        "--loop",
+        "uvloop",
+        "--http",
+        "httptools",
     ]
     if factory:
         command.append("--factory")
@@ -83,10 +96,21 @@ def _ms(value: str, unit: str) -> float:
 def _wrk(name: str, url: str, *, duration: int, connections: int, script: Path) -> LoadResult:
     output = subprocess.run(
         [
-            "wrk", "-t", "1", "-c", str(connections), "-d", f"{duration}s", "--latency",
-            "-s", str(script), url,
+            "wrk",
+            "-t",
+            "1",
+            "-c",
+            str(connections),
+            "-d",
+            f"{duration}s",
+            "--latency",
+            "-s",
+            str(script),
+            url,
         ],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
     lat = dict(re.findall(r"\s(50|99)%\s+([\d.]+(?:us|ms|s))", output))
@@ -170,7 +194,9 @@ def _machine() -> str:
                 break
     except OSError:
         pass
-    return f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()}, {platform.system()}"
+    return (
+        f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()}, {platform.system()}"
+    )
 
 
 def run(*, duration: int, connections: int, databases: list[str]) -> None:
@@ -187,9 +213,7 @@ def run(*, duration: int, connections: int, databases: list[str]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         for database in databases:
-            url = (
-                f"sqlite:///{workdir / 'bench.db'}" if database == "sqlite" else PG_BENCH_URL
-            )
+            url = f"sqlite:///{workdir / 'bench.db'}" if database == "sqlite" else PG_BENCH_URL
             key, variant_ids = _prepare_database(url)
             script = _lua_script(workdir, key, variant_ids)
             app_port, bare_port = _free_port(), _free_port()
@@ -208,10 +232,20 @@ def run(*, duration: int, connections: int, databases: list[str]) -> None:
                 bare_url = f"http://127.0.0.1:{bare_port}/"
                 _wrk("warm-up", app_url, duration=2, connections=connections, script=script)
                 _wrk("warm-up", bare_url, duration=2, connections=connections, script=script)
-                bare = _wrk("bare FastAPI (ceiling)", bare_url, duration=duration,
-                            connections=connections, script=script)
-                parcours = _wrk(f"Parcours availability ({database})", app_url,
-                                duration=duration, connections=connections, script=script)
+                bare = _wrk(
+                    "bare FastAPI (ceiling)",
+                    bare_url,
+                    duration=duration,
+                    connections=connections,
+                    script=script,
+                )
+                parcours = _wrk(
+                    f"Parcours availability ({database})",
+                    app_url,
+                    duration=duration,
+                    connections=connections,
+                    script=script,
+                )
             ratio = parcours.requests_per_second / bare.requests_per_second
             run_report = {
                 "database": database,

@@ -155,14 +155,20 @@ def staff_client(app: FastAPI, db: Database) -> Iterator[Callable[..., TestClien
         email = f"{role.value}-{len(clients)}@staff.example"
         with UnitOfWork(db) as unit:
             auth_service.create_staff_user(
-                uow=unit, email=email, name=f"Test {role.value}", role=role,
-                password=TEST_PASSWORD, store_ids=frozenset(stores),
+                uow=unit,
+                email=email,
+                name=f"Test {role.value}",
+                role=role,
+                password=TEST_PASSWORD,
+                store_ids=frozenset(stores),
             )
             unit.commit()
         test_client = TestClient(app, base_url="https://testserver")
         test_client.__enter__()
         clients.append(test_client)
-        response = test_client.post("/v1/sessions", json={"email": email, "password": TEST_PASSWORD})
+        response = test_client.post(
+            "/v1/sessions", json={"email": email, "password": TEST_PASSWORD}
+        )
         assert response.status_code == 200, response.text
         test_client.headers["X-CSRF-Token"] = response.json()["csrf_token"]
         return test_client

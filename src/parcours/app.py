@@ -23,6 +23,7 @@ from parcours.core.outbox import Relay
 from parcours.core.settings import Settings
 from parcours.inventory import api as inventory_api
 from parcours.inventory import handlers as inventory_handlers
+from parcours.inventory import tasks as inventory_tasks
 from parcours.stores import api as stores_api
 from parcours.web import pages, shop
 
@@ -47,11 +48,20 @@ def build_bus() -> EventBus:
     return bus
 
 
+def build_relay(db: Database, settings: Settings) -> Relay:
+    """The outbox relay and the housekeeping it runs, in the API process or in a worker."""
+    return Relay(
+        db,
+        build_bus(),
+        poll_seconds=settings.relay_poll_seconds,
+        periodic=[inventory_tasks.run_periodic_tasks],
+    )
+
+
 def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
     settings = settings or Settings()
     db = database or Database.from_url(settings.database_url, echo=settings.sql_echo)
-    bus = build_bus()
-    relay = Relay(db, bus, poll_seconds=settings.relay_poll_seconds)
+    relay = build_relay(db, settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -75,7 +85,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     )
     app.state.settings = settings
     app.state.db = db
-    app.state.bus = bus
+    app.state.bus = relay.bus
     app.state.relay = relay
     app.state.metrics = HttpMetrics()
     app.state.api_key_cache = ApiKeyCache()

@@ -104,20 +104,18 @@ def worker(
     once: Annotated[bool, typer.Option(help="drain what is due, then exit")] = False,
 ) -> None:
     """Relay outbox events to handlers and expire stock reservations, outside the API process."""
-    from parcours.app import build_bus
+    from parcours.app import build_relay
     from parcours.core.db import Database
-    from parcours.core.outbox import Relay
-    from parcours.inventory.tasks import run_periodic_tasks
 
     settings = _settings()
     db = Database.from_url(settings.database_url)
-    relay = Relay(db, build_bus(), poll_seconds=settings.relay_poll_seconds)
+    relay = build_relay(db, settings)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     try:
         while not stop.is_set():
-            run_periodic_tasks(db)
+            relay.run_periodic()
             dispatched = relay.run_once()
             if once:
                 typer.echo(f"dispatched {dispatched} events")
@@ -133,9 +131,7 @@ def users_create(
     email: Annotated[str, typer.Option()],
     name: Annotated[str, typer.Option()],
     role: Annotated[str, typer.Option(help="admin, manager, marketer or associate")],
-    password: Annotated[
-        str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)
-    ],
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)],
     store: Annotated[list[str] | None, typer.Option(help="store code, repeatable")] = None,
 ) -> None:
     """Create a staff account (associates need at least one --store)."""
@@ -150,9 +146,17 @@ def users_create(
     db = Database.from_url(settings.database_url)
     try:
         with UnitOfWork(db) as uow:
-            store_ids = frozenset(get_location_by_code(uow=uow, code=c).id for c in store or [])
+            found = {code: get_location_by_code(uow=uow, code=code) for code in store or []}
+            unknown = sorted(code for code, location in found.items() if location is None)
+            if unknown:
+                raise ValueError(f"unknown store code(s): {', '.join(unknown)}")
+            store_ids = frozenset(loc.id for loc in found.values() if loc is not None)
             user = service.create_staff_user(
-                uow=uow, email=email, name=name, role=Role(role), password=password,
+                uow=uow,
+                email=email,
+                name=name,
+                role=Role(role),
+                password=password,
                 store_ids=store_ids,
             )
             uow.commit()

@@ -132,9 +132,7 @@ def test_bad_product_input_is_a_problem_with_a_clear_message(
 def test_nul_characters_are_refused_before_they_reach_the_database(
     client: TestClient, secret_headers: dict[str, str]
 ) -> None:
-    response = client.post(
-        "/v1/products", json={**ROBE, "name": "a\x00b"}, headers=secret_headers
-    )
+    response = client.post("/v1/products", json={**ROBE, "name": "a\x00b"}, headers=secret_headers)
     body = _problem(response, 422, "invalid_characters")
     assert "NUL" in body["detail"]
 

@@ -36,7 +36,8 @@ def test_nul_characters_in_paths_and_queries_are_refused(client: TestClient) -> 
 
 def test_oversized_bodies_are_refused_with_413(client: TestClient) -> None:
     response = client.post(
-        "/v1/sessions", content=b"{" + b" " * 2_000_000 + b"}",
+        "/v1/sessions",
+        content=b"{" + b" " * 2_000_000 + b"}",
         headers={"content-type": "application/json"},
     )
     assert response.status_code == 413

@@ -49,7 +49,8 @@ def test_concurrent_duplicates_create_one_resource(
 
     def send() -> None:
         response = admin.post(
-            "/v1/api-keys", json={"kind": "secret", "name": "erp"},
+            "/v1/api-keys",
+            json={"kind": "secret", "name": "erp"},
             headers={"Idempotency-Key": "burst"},
         )
         with lock:
@@ -68,7 +69,8 @@ def test_concurrent_duplicates_create_one_resource(
 def test_an_oversized_key_is_a_clear_error(staff_client: Callable[..., TestClient]) -> None:
     admin = staff_client(Role.ADMIN)
     response = admin.post(
-        "/v1/api-keys", json={"kind": "secret", "name": "erp"},
+        "/v1/api-keys",
+        json={"kind": "secret", "name": "erp"},
         headers={"Idempotency-Key": "k" * 300},
     )
     assert response.status_code == 400

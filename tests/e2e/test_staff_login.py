@@ -16,7 +16,10 @@ from parcours.core.uow import UnitOfWork
 def _create_manager(db: Database) -> None:
     with UnitOfWork(db) as uow:
         auth_service.create_staff_user(
-            uow=uow, email="claire@boutique.example", name="Claire Martin", role=Role.MANAGER,
+            uow=uow,
+            email="claire@boutique.example",
+            name="Claire Martin",
+            role=Role.MANAGER,
             password="un mot de passe solide",
         )
         uow.commit()

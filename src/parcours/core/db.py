@@ -54,7 +54,7 @@ JSONDocument = JSON().with_variant(JSONB(), "postgresql")
 
 
 def _configure_sqlite(engine: Engine) -> None:
-    """WAL for concurrent readers; ``BEGIN IMMEDIATE`` for writers so lock upgrades never deadlock."""
+    """WAL for concurrent readers; ``BEGIN IMMEDIATE`` for writers: lock upgrades never deadlock."""
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -93,7 +93,9 @@ class Database:
         self.engine = engine
         self.is_sqlite = engine.dialect.name == "sqlite"
         self._write = sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
-        read_engine = engine.execution_options(sqlite_begin="DEFERRED") if self.is_sqlite else engine
+        read_engine = (
+            engine.execution_options(sqlite_begin="DEFERRED") if self.is_sqlite else engine
+        )
         self._read = sessionmaker(bind=read_engine, expire_on_commit=False, autoflush=False)
         self._after_commit: list[Callable[[], None]] = []
 

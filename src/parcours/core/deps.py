@@ -23,7 +23,7 @@ def _read_uow(request: Request) -> Iterator[UnitOfWork]:
         yield uow
 
 
-def _settings(request: Request) -> Settings:
+async def _settings(request: Request) -> Settings:  # async: no threadpool hop for a lookup
     settings: Settings = request.app.state.settings
     return settings
 

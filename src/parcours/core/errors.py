@@ -98,8 +98,10 @@ def _clean_validation_errors(errors: Any) -> list[dict[str, Any]]:
 
 
 def _wants_page(request: Request) -> bool:
-    return request.method == "GET" and not request.url.path.startswith("/v1") and (
-        "text/html" in request.headers.get("accept", "")
+    return (
+        request.method == "GET"
+        and not request.url.path.startswith("/v1")
+        and ("text/html" in request.headers.get("accept", ""))
     )
 
 
@@ -111,8 +113,13 @@ def install_error_handlers(app: FastAPI) -> None:
             # A person opening a staff page is sent to sign in, then brought back.
             return RedirectResponse(f"/connexion?next={quote(request.url.path)}", status_code=303)
         return problem(
-            exc.status, exc.code, exc.title, exc.detail, instance=request.url.path,
-            headers=headers, **exc.extra,
+            exc.status,
+            exc.code,
+            exc.title,
+            exc.detail,
+            instance=request.url.path,
+            headers=headers,
+            **exc.extra,
         )
 
     @app.exception_handler(RequestValidationError)
@@ -124,7 +131,7 @@ def install_error_handlers(app: FastAPI) -> None:
             422,
             "validation_error",
             "Invalid request",
-            f"{where}: {first['message']}" if where else first["message"],
+            f"{where}: {first['message']}" if where else str(first["message"]),
             instance=request.url.path,
             errors=errors,
         )
@@ -134,9 +141,13 @@ def install_error_handlers(app: FastAPI) -> None:
         status = exc.status_code
         phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
         code = phrase.lower().replace(" ", "_").replace("-", "_")
-        detail = exc.detail if isinstance(exc.detail, str) else phrase
+        detail = exc.detail if isinstance(exc.detail, str) else str(phrase)
         return problem(
-            status, code, phrase, detail, instance=request.url.path,
+            status,
+            code,
+            phrase,
+            detail,
+            instance=request.url.path,
             headers=dict(exc.headers) if exc.headers else None,
         )
 
@@ -144,7 +155,9 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error", extra={"path": request.url.path})
         return problem(
-            500, "internal_error", "Internal server error",
+            500,
+            "internal_error",
+            "Internal server error",
             "Something went wrong on our side; the request id helps us find it.",
             instance=request.url.path,
         )

@@ -26,12 +26,16 @@ def readyz(request: Request) -> dict[str, object] | Response:
             uow.session.execute(text("SELECT 1"))
             outbox = outbox_stats(uow.session)
     except Exception as exc:
-        return problem(
-            503, "not_ready", "Not ready", f"database unavailable: {type(exc).__name__}"
-        )
-    return {"status": "ready", "database": request.app.state.db.engine.dialect.name, "outbox": outbox}
+        return problem(503, "not_ready", "Not ready", f"database unavailable: {type(exc).__name__}")
+    return {
+        "status": "ready",
+        "database": request.app.state.db.engine.dialect.name,
+        "outbox": outbox,
+    }
 
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
 def metrics(request: Request) -> Response:
-    return Response(generate_latest(request.app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+    return Response(
+        generate_latest(request.app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST
+    )

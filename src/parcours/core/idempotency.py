@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import Integer, LargeBinary, String, Text, delete
@@ -50,6 +51,15 @@ def _sha(*parts: bytes) -> str:
 _REPLAYED_HEADERS = {b"content-type", b"location", b"etag"}
 
 
+@dataclass
+class _Captured:
+    """The first response, kept to be replayed to retries."""
+
+    status: int = 500
+    headers: list[tuple[bytes, bytes]] = field(default_factory=list)
+    body: bytearray = field(default_factory=bytearray)
+
+
 class IdempotencyMiddleware:
     def __init__(self, app: ASGIApp, *, db: Database) -> None:
         self.app = app
@@ -66,7 +76,9 @@ class IdempotencyMiddleware:
             return
         if not key or len(key) > MAX_KEY_LENGTH:
             await problem(
-                400, "invalid_idempotency_key", "Invalid Idempotency-Key",
+                400,
+                "invalid_idempotency_key",
+                "Invalid Idempotency-Key",
                 f"the Idempotency-Key header must hold 1 to {MAX_KEY_LENGTH} characters",
             )(scope, receive, send)
             return
@@ -80,14 +92,14 @@ class IdempotencyMiddleware:
             await self._answer_existing(existing, request_hash, scope, receive, send)
             return
 
-        captured: dict[str, object] = {"status": 500, "headers": [], "body": b""}
+        captured = _Captured()
 
         async def capture(message: Message) -> None:
             if message["type"] == "http.response.start":
-                captured["status"] = message["status"]
-                captured["headers"] = message.get("headers", [])
+                captured.status = message["status"]
+                captured.headers = list(message.get("headers", []))
             elif message["type"] == "http.response.body":
-                captured["body"] = bytes(captured["body"]) + message.get("body", b"")  # type: ignore[arg-type]
+                captured.body.extend(message.get("body", b""))
             await send(message)
 
         sent = False
@@ -104,9 +116,7 @@ class IdempotencyMiddleware:
         finally:
             await run_in_threadpool(self._complete, scope_hash, captured)
 
-    def _claim(
-        self, scope_hash: str, request_hash: str
-    ) -> tuple[bool, IdempotencyRecord | None]:
+    def _claim(self, scope_hash: str, request_hash: str) -> tuple[bool, IdempotencyRecord | None]:
         with UnitOfWork(self.db) as uow:
             now = utcnow()
             uow.session.execute(
@@ -128,8 +138,8 @@ class IdempotencyMiddleware:
                 uow.session.expunge(existing)
             return False, existing
 
-    def _complete(self, scope_hash: str, captured: dict[str, object]) -> None:
-        status = int(captured["status"])  # type: ignore[call-overload]
+    def _complete(self, scope_hash: str, captured: _Captured) -> None:
+        status = captured.status
         with UnitOfWork(self.db) as uow:
             record = uow.session.get(IdempotencyRecord, scope_hash)
             if record is None:
@@ -137,15 +147,14 @@ class IdempotencyMiddleware:
             if status >= 500:
                 uow.session.delete(record)  # nothing durable happened: let the client retry
             else:
-                raw_headers: list[tuple[bytes, bytes]] = captured["headers"]  # type: ignore[assignment]
                 kept = [
                     [k.decode("latin-1"), v.decode("latin-1")]
-                    for k, v in raw_headers
+                    for k, v in captured.headers
                     if k.lower() in _REPLAYED_HEADERS
                 ]
                 record.status = status
                 record.headers = json.dumps(kept)
-                record.body = bytes(captured["body"])  # type: ignore[arg-type]
+                record.body = bytes(captured.body)
             uow.commit()
 
     async def _answer_existing(
@@ -158,18 +167,25 @@ class IdempotencyMiddleware:
     ) -> None:
         if existing is None or existing.status is None:
             await problem(
-                409, "idempotency_in_progress", "Request in progress",
+                409,
+                "idempotency_in_progress",
+                "Request in progress",
                 "a request with this Idempotency-Key is still being processed; retry shortly",
                 headers={"Retry-After": "1"},
             )(scope, receive, send)
             return
         if existing.request_hash != request_hash:
             await problem(
-                422, "idempotency_key_reused", "Idempotency-Key reused",
+                422,
+                "idempotency_key_reused",
+                "Idempotency-Key reused",
                 "this Idempotency-Key was used with a different request body",
             )(scope, receive, send)
             return
-        headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in json.loads(existing.headers or "[]")]
+        headers = [
+            (k.encode("latin-1"), v.encode("latin-1"))
+            for k, v in json.loads(existing.headers or "[]")
+        ]
         headers.append((b"idempotent-replayed", b"true"))
         body = existing.body or b""
         headers.append((b"content-length", str(len(body)).encode()))

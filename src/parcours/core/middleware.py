@@ -7,7 +7,6 @@ import logging
 import re
 import time
 import uuid
-from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -25,12 +24,16 @@ class HttpMetrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         self.requests = Counter(
-            "parcours_http_requests_total", "HTTP requests answered",
-            ["method", "route", "status"], registry=self.registry,
+            "parcours_http_requests_total",
+            "HTTP requests answered",
+            ["method", "route", "status"],
+            registry=self.registry,
         )
         self.latency = Histogram(
-            "parcours_http_request_duration_seconds", "Time to answer an HTTP request",
-            ["method", "route"], registry=self.registry,
+            "parcours_http_request_duration_seconds",
+            "Time to answer an HTTP request",
+            ["method", "route"],
+            registry=self.registry,
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
         )
 
@@ -80,7 +83,9 @@ class RequestContextMiddleware:
             access_log.info(
                 "request",
                 extra={
-                    "method": method, "route": route, "status": status,
+                    "method": method,
+                    "route": route,
+                    "status": status,
                     "duration_ms": round(elapsed * 1000, 2),
                 },
             )
@@ -146,7 +151,9 @@ class BodySizeLimitMiddleware:
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = problem(
-            413, "payload_too_large", "Payload too large",
+            413,
+            "payload_too_large",
+            "Payload too large",
             f"request bodies are limited to {self.max_bytes} bytes",
             instance=scope.get("path"),
         )
@@ -159,7 +166,9 @@ def _has_nul(raw: bytes) -> bool:
 
 async def _refuse_nul(scope: Scope, receive: Receive, send: Send) -> None:
     response = problem(
-        422, "invalid_characters", "Invalid characters",
+        422,
+        "invalid_characters",
+        "Invalid characters",
         "the request contains a NUL character, which no field accepts",
         instance=scope.get("path"),
     )

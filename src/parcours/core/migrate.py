@@ -10,7 +10,6 @@ from alembic.config import Config
 
 from parcours.core.db import make_engine
 
-
 # Engine-specific search structures live outside the metadata (FTS5 and its shadow tables).
 IGNORED_TABLE_PREFIXES = ("product_search_fts",)
 

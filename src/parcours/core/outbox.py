@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -67,12 +67,22 @@ def _backoff(attempts: int) -> timedelta:
 
 
 class Relay:
-    """Hands outbox rows to the bus. ``run_once`` drains what is due; ``start`` runs it in a thread."""
+    """Hands outbox rows to the bus: ``run_once`` drains what is due, ``start`` runs a thread."""
 
-    def __init__(self, db: Database, bus: EventBus, *, poll_seconds: float = 1.0) -> None:
+    def __init__(
+        self,
+        db: Database,
+        bus: EventBus,
+        *,
+        poll_seconds: float = 1.0,
+        periodic: Sequence[Callable[[Database], None]] = (),
+    ) -> None:
         self.db = db
         self.bus = bus
         self.poll_seconds = poll_seconds
+        # Housekeeping the same loop runs (reservation expiry…), so that a shop running only
+        # `parcours serve` needs no second process. Each task keeps its own pace.
+        self.periodic = tuple(periodic)
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -133,8 +143,16 @@ class Relay:
             message.dead = message.attempts >= MAX_ATTEMPTS
             uow.commit()
 
+    def run_periodic(self) -> None:
+        for task in self.periodic:
+            try:
+                task(self.db)
+            except Exception:
+                log.exception("periodic task failed", extra={"task": getattr(task, "__name__", "")})
+
     def _loop(self) -> None:
         while not self._stop.is_set():
+            self.run_periodic()
             try:
                 self.run_once()
             except Exception:

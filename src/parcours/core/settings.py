@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     session_cookie_secure: bool = True
     session_max_age_seconds: int = Field(default=12 * 3600, gt=0)
     reservation_ttl_seconds: int = Field(default=15 * 60, gt=0)
+    # At or below this many units, a store shows "only n left" rather than "in stock".
+    low_stock_threshold: int = Field(default=3, ge=0)
     max_body_bytes: int = Field(default=1_048_576, gt=0)
     log_level: str = "INFO"
     log_json: bool = True
@@ -49,7 +51,8 @@ class Settings(BaseSettings):
             if self.secret_key == DEVELOPMENT_SECRET_KEY or len(self.secret_key) < 32:
                 raise ValueError(
                     "PARCOURS_SECRET_KEY must be set to a random value of at least 32 characters "
-                    "outside development (python -c 'import secrets; print(secrets.token_urlsafe())')"
+                    "outside development "
+                    "(python -c 'import secrets; print(secrets.token_urlsafe())')"
                 )
             if not self.session_cookie_secure:
                 raise ValueError("PARCOURS_SESSION_COOKIE_SECURE cannot be false in production")

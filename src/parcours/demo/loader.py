@@ -78,7 +78,10 @@ def _load_locations(uow: UnitOfWork) -> dict[str, str]:
 def _load_catalog(uow: UnitOfWork, products: list[data.DemoProduct]) -> dict[str, str]:
     for position, category in enumerate(data.demo_categories()):
         catalog.upsert_category(
-            uow=uow, slug=category.slug, name=category.name, parent_slug=category.parent_slug,
+            uow=uow,
+            slug=category.slug,
+            name=category.name,
+            parent_slug=category.parent_slug,
             position=position,
         )
     variant_ids: dict[str, str] = {}
@@ -115,14 +118,14 @@ def _load_stock(
     variant_ids: dict[str, str],
     location_ids: dict[str, str],
 ) -> None:
-    for (sku, code), quantity in sorted(stock.items()):
-        inventory.set_stock(
-            uow=uow,
-            variant_id=variant_ids[sku],
-            location_id=location_ids[code],
-            on_hand=quantity,
-            reason="demo opening stock",
-        )
+    inventory.load_stock(
+        uow=uow,
+        levels=[
+            (variant_ids[sku], location_ids[code], quantity)
+            for (sku, code), quantity in sorted(stock.items())
+        ],
+        reason="demo opening stock",
+    )
 
 
 def _issue_keys(uow: UnitOfWork) -> tuple[str, str]:
@@ -153,7 +156,11 @@ def load_demo(settings: Settings, *, issue_keys: bool = True) -> DemoLoad:
                 _load_stock(uow, data.demo_stock(products, locations), variant_ids, location_ids)
                 for email, name, role, store_codes in DEMO_STAFF:
                     auth.create_staff_user(
-                        uow=uow, email=email, name=name, role=role, password=DEMO_PASSWORD,
+                        uow=uow,
+                        email=email,
+                        name=name,
+                        role=role,
+                        password=DEMO_PASSWORD,
                         store_ids=frozenset(location_ids[c] for c in store_codes),
                     )
                 result.products = len(products)

@@ -115,9 +115,7 @@ class Transfer(Base):
     created_by: Mapped[str | None] = mapped_column(String(40), nullable=True)
     reason: Mapped[str] = mapped_column(String(500), default="")
 
-    lines: Mapped[list[TransferLine]] = relationship(
-        cascade="all, delete-orphan", lazy="selectin"
-    )
+    lines: Mapped[list[TransferLine]] = relationship(cascade="all, delete-orphan", lazy="selectin")
 
     __table_args__ = (
         CheckConstraint("from_location_id <> to_location_id", name="distinct_locations"),

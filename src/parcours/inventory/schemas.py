@@ -192,3 +192,9 @@ class StoreProductAvailabilityRead(BaseModel):
     distance_km: float
     opening: OpeningStatusRead
     variants: list[VariantAtStoreRead]
+
+
+class ProductAvailabilityRead(BaseModel):
+    product_id: str
+    origin: PlaceRead
+    items: list[StoreProductAvailabilityRead]

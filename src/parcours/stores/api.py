@@ -9,9 +9,7 @@ from fastapi import APIRouter, Depends, Query, status
 from parcours.core.auth.principal import CATALOG_READ, STORES_WRITE, Principal
 from parcours.core.clock import utcnow
 from parcours.core.deps import ReadUowDep, UowDep
-from parcours.core.errors import InvalidInput
 from parcours.core.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
-from parcours.core.uow import UnitOfWork
 from parcours.stores import service
 from parcours.stores.models import LocationKind, Service
 from parcours.stores.schemas import (
@@ -42,9 +40,7 @@ def list_locations(
     return Page[LocationRead](items=[LocationRead.of(r) for r in rows], next_cursor=next_cursor)
 
 
-@router.get(
-    "/locations/{location_id}", response_model=LocationRead, summary="A store or warehouse"
-)
+@router.get("/locations/{location_id}", response_model=LocationRead, summary="A store or warehouse")
 def get_location(location_id: str, uow: ReadUowDep, _: ReaderDep) -> LocationRead:
     return LocationRead.of(service.get_location(uow=uow, location_id=location_id))
 
@@ -74,27 +70,6 @@ def update_location(
     return LocationRead.of(location)
 
 
-def opening_read(opening: service.OpeningStatus) -> OpeningStatusRead:
-    return OpeningStatusRead(
-        open_now=opening.open_now,
-        closes_at=opening.closes_at,
-        next_opening=opening.next_opening,
-        label_fr=opening.label_fr,
-        label_en=opening.label_en,
-    )
-
-
-def resolve_origin(
-    uow: UnitOfWork, lat: float | None, lon: float | None, q: str | None
-) -> service.ResolvedPlace:
-    """The point a shopper searches from: coordinates, or a postcode or town."""
-    if lat is not None and lon is not None:
-        return service.ResolvedPlace(lat, lon, f"{lat:.4f}, {lon:.4f}")
-    if q:
-        return service.resolve_place(uow=uow, query=q)
-    raise InvalidInput("give lat and lon, or q (a postcode or a town)", code="origin_required")
-
-
 @router.get(
     "/stores/nearby",
     response_model=NearbyStores,
@@ -110,7 +85,7 @@ def nearby_stores(
     service_: Annotated[Service | None, Query(alias="service")] = None,
     max_km: Annotated[float | None, Query(gt=0, le=20_000)] = None,
 ) -> NearbyStores:
-    origin = resolve_origin(uow, lat, lon, q)
+    origin = service.resolve_origin(uow=uow, latitude=lat, longitude=lon, query=q)
     found = service.find_nearest_locations(
         uow=uow,
         latitude=origin.latitude,
@@ -126,7 +101,7 @@ def nearby_stores(
             NearbyStoreRead(
                 store=LocationRead.of(location),
                 distance_km=round(km, 2),
-                opening=opening_read(service.opening_status(location, now)),
+                opening=OpeningStatusRead.of(service.opening_status(location, now)),
             )
             for location, km in found
         ],

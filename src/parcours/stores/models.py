@@ -40,12 +40,16 @@ class Location(Base):
     phone: Mapped[str] = mapped_column(String(40), default="")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Bumped (in SQL, so concurrent edits both count) by every write through stores.service,
+    # children included: the in-process store directory reloads when it changes.
+    revision: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
     services: Mapped[list[LocationService]] = relationship(
         cascade="all, delete-orphan", lazy="selectin"
     )
     hours: Mapped[list[OpeningHours]] = relationship(
-        cascade="all, delete-orphan", lazy="selectin",
+        cascade="all, delete-orphan",
+        lazy="selectin",
         order_by="(OpeningHours.weekday, OpeningHours.opens)",
     )
     exceptions: Mapped[list[OpeningException]] = relationship(

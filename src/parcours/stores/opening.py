@@ -1,22 +1,20 @@
 """Opening hours read in the store's own time zone: open now, next opening, when an order is ready.
 
-Pure functions over a loaded :class:`Location` (no SQL). Weekly hours give each weekday's
-intervals; an exception on a date replaces that day's hours entirely (a holiday closes it, special
-hours replace it). Intervals are turned into UTC instants day by day, so arithmetic stays right
-across daylight-saving changes; results are shown back in the store's zone.
-"""
+Pure functions over a loaded :class:`Location` or a directory ``StoreCard`` (no SQL). Weekly
+hours give each weekday's intervals; an exception on a date replaces that day's hours entirely (a
+holiday closes it, special hours replace it). Intervals are turned into UTC instants day by day,
+so arithmetic stays right across daylight-saving changes; results are shown back in the store's
+zone."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from math import ceil
-from typing import Literal
+from typing import Any, Literal, Protocol
 from zoneinfo import ZoneInfo
-
-from parcours.stores.models import Location
 
 Locale = Literal["fr", "en"]
 
@@ -57,14 +55,51 @@ def _minutes(hhmm: str) -> int:
     return int(hhmm[:2]) * 60 + int(hhmm[3:5])
 
 
+class _HoursRow(Protocol):
+    @property
+    def weekday(self) -> int: ...
+    @property
+    def opens(self) -> str: ...
+    @property
+    def closes(self) -> str: ...
+
+
+class _ExceptionRow(Protocol):
+    @property
+    def day(self) -> date: ...
+    @property
+    def opens(self) -> str | None: ...
+    @property
+    def closes(self) -> str | None: ...
+
+
+class Scheduled(Protocol):
+    """What the opening logic reads: a :class:`Location` row or a directory card."""
+
+    @property
+    def timezone(self) -> str: ...
+    @property
+    def hours(self) -> Iterable[_HoursRow]: ...
+    @property
+    def exceptions(self) -> Iterable[_ExceptionRow]: ...
+
+
 @dataclass(frozen=True, slots=True)
-class _Schedule:
+class Schedule:
+    """A location's hours as minutes of the day, ready to answer many questions quickly."""
+
     zone: ZoneInfo
     weekly: dict[int, list[tuple[int, int]]]
     exceptions: dict[date, list[tuple[int, int]]]
 
     @classmethod
-    def of(cls, location: Location) -> _Schedule:
+    def of(cls, location: Scheduled) -> Schedule:
+        """The schedule a directory card carries already, or one built from the rows."""
+        ready = getattr(location, "schedule", None)
+        return ready if isinstance(ready, Schedule) else cls.build(location)
+
+    @classmethod
+    def build(cls, location: Scheduled) -> Schedule:
         weekly: dict[int, list[tuple[int, int]]] = {}
         for row in location.hours:
             weekly.setdefault(row.weekday, []).append((_minutes(row.opens), _minutes(row.closes)))
@@ -141,10 +176,33 @@ def describe_moment(moment: datetime, *, now: datetime, locale: Locale) -> str:
     return f"le {moment.day} {_FR_MONTHS[moment.month - 1]} à {clock}"
 
 
-def opening_status(location: Location, at: datetime) -> OpeningStatus:
+def _memo_for(location: Scheduled, at: datetime) -> dict[Any, Any] | None:
+    """A directory card's answers for the current minute (hours are whole minutes, so answers
+    cannot change within one); ``None`` for a plain row."""
+    memo: dict[Any, Any] | None = getattr(location, "memo", None)
+    if memo is None:
+        return None
+    minute = int(at.timestamp()) // 60
+    if memo.get("minute") != minute:
+        memo.clear()  # racing threads at worst compute twice
+        memo["minute"] = minute
+    return memo
+
+
+def opening_status(location: Scheduled, at: datetime) -> OpeningStatus:
     """Open now and until when, or when it next opens, in the store's zone."""
     at = _require_aware(at)
-    schedule = _Schedule.of(location)
+    memo = _memo_for(location, at)
+    if memo is None:
+        return _opening_status(location, at)
+    found: OpeningStatus | None = memo.get("status")
+    if found is None:
+        found = memo["status"] = _opening_status(location, at.replace(second=0, microsecond=0))
+    return found
+
+
+def _opening_status(location: Scheduled, at: datetime) -> OpeningStatus:
+    schedule = Schedule.of(location)
     local_now = at.astimezone(schedule.zone)
     # From yesterday: a stretch that began then (24:00 meeting 00:00) may still run.
     first_day = local_now.date() - timedelta(days=1)
@@ -176,7 +234,7 @@ def _round_up(moment: datetime, step: timedelta) -> datetime:
 
 
 def ready_time(
-    location: Location,
+    location: Scheduled,
     *,
     at: datetime,
     lead: timedelta,
@@ -187,10 +245,26 @@ def ready_time(
 
     ``at + lead`` rounded up to ``step``, if the store is open then; otherwise ``at_opening``
     after the next opening (staff prepare it first thing). ``None`` if it does not open within
-    the look-ahead. The answer is in the store's zone.
+    the look-ahead. The answer is in the store's zone. For directory cards it is computed from
+    the start of the minute and remembered for that minute.
     """
     at = _require_aware(at)
-    schedule = _Schedule.of(location)
+    memo = _memo_for(location, at)
+    if memo is None:
+        return _ready_time(location, at, lead, at_opening, step)
+    key = ("ready", lead, at_opening, step)
+    if key not in memo:
+        memo[key] = _ready_time(
+            location, at.replace(second=0, microsecond=0), lead, at_opening, step
+        )
+    found: datetime | None = memo[key]
+    return found
+
+
+def _ready_time(
+    location: Scheduled, at: datetime, lead: timedelta, at_opening: timedelta, step: timedelta
+) -> datetime | None:
+    schedule = Schedule.of(location)
     target = _round_up(at + lead, step)
     first_day = target.astimezone(schedule.zone).date() - timedelta(days=1)
     for start, end in schedule.intervals(first_day, LOOKAHEAD_DAYS):

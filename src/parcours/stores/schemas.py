@@ -9,7 +9,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from parcours.stores.directory import StoreCard
 from parcours.stores.models import Location, LocationKind, Service
+from parcours.stores.opening import OpeningStatus
 
 _HHMM = re.compile(r"^(?:[01]\d|2[0-3]):[0-5]\d$")
 END_OF_DAY = "24:00"
@@ -121,9 +123,7 @@ class _LocationFields(BaseModel):
 
     @field_validator("exceptions", check_fields=False)
     @classmethod
-    def _exceptions(
-        cls, value: list[OpeningExceptionIn] | None
-    ) -> list[OpeningExceptionIn] | None:
+    def _exceptions(cls, value: list[OpeningExceptionIn] | None) -> list[OpeningExceptionIn] | None:
         return None if value is None else _check_exceptions(value)
 
     @field_validator("services", check_fields=False)
@@ -170,6 +170,12 @@ class LocationUpdate(_LocationFields):
     exceptions: list[OpeningExceptionIn] | None = Field(default=None, max_length=400)
 
 
+def _services(location: Location | StoreCard) -> list[Service]:
+    if isinstance(location, StoreCard):
+        return sorted(Service(s) for s in location.services)
+    return sorted(Service(s.service) for s in location.services)
+
+
 class OpeningExceptionRead(BaseModel):
     day: date
     opens: str | None
@@ -197,7 +203,7 @@ class LocationRead(BaseModel):
     created_at: datetime
 
     @classmethod
-    def of(cls, location: Location) -> LocationRead:
+    def of(cls, location: Location | StoreCard) -> LocationRead:
         return cls(
             id=location.id,
             code=location.code,
@@ -212,7 +218,7 @@ class LocationRead(BaseModel):
             timezone=location.timezone,
             phone=location.phone,
             active=location.active,
-            services=sorted(Service(s.service) for s in location.services),
+            services=_services(location),
             hours=[
                 OpeningHoursIn.model_construct(weekday=h.weekday, opens=h.opens, closes=h.closes)
                 for h in location.hours
@@ -231,6 +237,16 @@ class OpeningStatusRead(BaseModel):
     next_opening: datetime | None = Field(description="Next opening, in the store's zone")
     label_fr: str = Field(examples=["Ouvert · ferme à 19:30"])
     label_en: str = Field(examples=["Open · closes at 19:30"])
+
+    @classmethod
+    def of(cls, status: OpeningStatus) -> OpeningStatusRead:
+        return cls(
+            open_now=status.open_now,
+            closes_at=status.closes_at,
+            next_opening=status.next_opening,
+            label_fr=status.label_fr,
+            label_en=status.label_en,
+        )
 
 
 class PlaceRead(BaseModel):
@@ -266,7 +282,7 @@ class StoreSummaryRead(BaseModel):
     services: list[Service]
 
     @classmethod
-    def of(cls, location: Location) -> StoreSummaryRead:
+    def of(cls, location: Location | StoreCard) -> StoreSummaryRead:
         return cls(
             id=location.id,
             code=location.code,
@@ -278,5 +294,5 @@ class StoreSummaryRead(BaseModel):
             latitude=location.latitude,
             longitude=location.longitude,
             phone=location.phone,
-            services=sorted(Service(s.service) for s in location.services),
+            services=_services(location),
         )

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import heapq
 import math
 import re
 import unicodedata
 from collections.abc import Collection, Iterable, Sequence
-from typing import Any, NamedTuple
+from datetime import date
+from operator import itemgetter
+from typing import Any, NamedTuple, Protocol
 
 from pydantic import ValidationError
 from sqlalchemy import and_, insert, select
@@ -17,6 +20,7 @@ from parcours.core.errors import Conflict, InvalidInput, NotFound
 from parcours.core.ids import new_id
 from parcours.core.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, encode_cursor
 from parcours.core.uow import UnitOfWork
+from parcours.stores.directory import StoreCard, load_cards, store_directory
 from parcours.stores.models import (
     Location,
     LocationKind,
@@ -42,17 +46,20 @@ from parcours.stores.schemas import (
 __all__ = [
     "OpeningStatus",
     "ResolvedPlace",
+    "StoreCard",
     "create_location",
     "describe_moment",
     "find_nearest_locations",
     "fold_city",
     "get_location",
+    "get_location_by_code",
     "get_locations",
     "haversine_km",
     "list_locations",
     "load_places",
     "opening_status",
     "ready_time",
+    "resolve_origin",
     "resolve_place",
     "update_location",
     "upsert_location",
@@ -102,6 +109,11 @@ def _apply_children(
         )
 
 
+def _touch(location: Location) -> None:
+    """Mark a location changed for every process's store directory (see ``directory.py``)."""
+    location.revision = Location.revision + 1  # in SQL: concurrent edits both count
+
+
 def create_location(*, uow: UnitOfWork, data: LocationCreate) -> Location:
     """Create a store or a warehouse; its ``code`` is unique."""
     if get_location_by_code(uow=uow, code=data.code) is not None:
@@ -121,6 +133,7 @@ def create_location(*, uow: UnitOfWork, data: LocationCreate) -> Location:
         phone=data.phone,
         active=data.active,
         created_at=utcnow(),
+        revision=1,
         services=[],
         hours=[],
         exceptions=[],
@@ -152,15 +165,59 @@ def update_location(*, uow: UnitOfWork, location_id: str, data: LocationUpdate) 
         hours=data.hours if "hours" in fields else None,
         exceptions=data.exceptions if "exceptions" in fields else None,
     )
+    _touch(location)
     uow.session.flush()
     return location
 
 
-def _hours_in(value: OpeningHoursIn | tuple[int, str, str]) -> OpeningHoursIn:
+class HoursLike(Protocol):
+    """Anything with weekly hours' fields (a loader's own dataclass will do)."""
+
+    @property
+    def weekday(self) -> int: ...
+    @property
+    def opens(self) -> str: ...
+    @property
+    def closes(self) -> str: ...
+
+
+class ExceptionLike(Protocol):
+    @property
+    def day(self) -> date: ...
+    @property
+    def opens(self) -> str | None: ...
+    @property
+    def closes(self) -> str | None: ...
+    @property
+    def reason(self) -> str: ...
+
+
+class PlaceLike(Protocol):
+    @property
+    def postcode(self) -> str: ...
+    @property
+    def city(self) -> str: ...
+    @property
+    def latitude(self) -> float: ...
+    @property
+    def longitude(self) -> float: ...
+
+
+def _hours_in(value: HoursLike | tuple[int, str, str]) -> OpeningHoursIn:
     if isinstance(value, OpeningHoursIn):
         return value
-    weekday, opens, closes = value
-    return OpeningHoursIn(weekday=weekday, opens=opens, closes=closes)
+    if isinstance(value, tuple):
+        weekday, opens, closes = value
+        return OpeningHoursIn(weekday=weekday, opens=opens, closes=closes)
+    return OpeningHoursIn(weekday=value.weekday, opens=value.opens, closes=value.closes)
+
+
+def _exception_in(value: ExceptionLike) -> OpeningExceptionIn:
+    if isinstance(value, OpeningExceptionIn):
+        return value
+    return OpeningExceptionIn(
+        day=value.day, opens=value.opens, closes=value.closes, reason=value.reason
+    )
 
 
 def upsert_location(
@@ -173,23 +230,26 @@ def upsert_location(
     city: str,
     latitude: float,
     longitude: float,
-    kind: LocationKind = LocationKind.STORE,
+    kind: LocationKind | str = LocationKind.STORE,
     country: str = "FR",
     timezone: str = "Europe/Paris",
     phone: str = "",
     active: bool = True,
-    services: Iterable[Service] = (),
-    hours: Iterable[OpeningHoursIn | tuple[int, str, str]] = (),
-    exceptions: Iterable[OpeningExceptionIn] = (),
+    services: Iterable[Service | str] = (),
+    hours: Iterable[HoursLike | tuple[int, str, str]] = (),
+    exceptions: Iterable[ExceptionLike] = (),
 ) -> Location:
     """Create the location with this ``code`` or bring it to exactly these values (loaders).
 
-    ``hours`` may be ``(weekday, "10:00", "19:30")`` tuples, weekday 0 being Monday.
+    ``hours``: objects with ``weekday`` (0 is Monday), ``opens`` and ``closes``, or
+    ``(weekday, "10:00", "19:30")`` tuples; ``exceptions``: objects with ``day``, ``opens``,
+    ``closes`` (both None: closed) and ``reason``. Invalid values: InvalidInput
+    ``invalid_location``.
     """
     try:
         data = LocationCreate(
             code=code,
-            kind=kind,
+            kind=LocationKind(kind),
             name=name,
             street=street,
             postcode=postcode,
@@ -200,11 +260,13 @@ def upsert_location(
             timezone=timezone,
             phone=phone,
             active=active,
-            services=list(services),
+            services=[Service(s) for s in services],
             hours=[_hours_in(h) for h in hours],
-            exceptions=list(exceptions),
+            exceptions=[_exception_in(e) for e in exceptions],
         )
-    except ValidationError as exc:
+    except ValueError as exc:  # pydantic's ValidationError, or an unknown kind or service
+        if not isinstance(exc, ValidationError):
+            raise InvalidInput(f"{code}: {exc}", code="invalid_location") from None
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
         raise InvalidInput(f"{code}: {where}: {first['msg']}", code="invalid_location") from None
@@ -278,7 +340,9 @@ def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
 def _bounding_box(latitude: float, longitude: float, km: float) -> list[ColumnElement[bool]]:
     """A latitude/longitude box holding the circle, for the index to cut rows before Python."""
     dlat = math.degrees(km / EARTH_RADIUS_KM)
-    conditions = [Location.latitude.between(latitude - dlat, latitude + dlat)]
+    conditions: list[ColumnElement[bool]] = [
+        Location.latitude.between(latitude - dlat, latitude + dlat)
+    ]
     cos_lat = math.cos(math.radians(latitude))
     if cos_lat > 1e-6:
         dlon = math.degrees(km / (EARTH_RADIUS_KM * cos_lat))
@@ -286,6 +350,26 @@ def _bounding_box(latitude: float, longitude: float, km: float) -> list[ColumnEl
         if west >= -180 and east <= 180:  # across the antimeridian: latitude only
             conditions.append(Location.longitude.between(west, east))
     return conditions
+
+
+def resolve_origin(
+    *,
+    uow: UnitOfWork,
+    latitude: float | None = None,
+    longitude: float | None = None,
+    query: str | None = None,
+) -> ResolvedPlace:
+    """Where a shopper searches from: coordinates if given, else a postcode or town to resolve.
+
+    Neither: InvalidInput ``origin_required``.
+    """
+    if latitude is not None and longitude is not None:
+        if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
+            raise InvalidInput("latitude or longitude out of range", code="invalid_coordinates")
+        return ResolvedPlace(latitude, longitude, f"{latitude:.4f}, {longitude:.4f}")
+    if query and query.strip():
+        return resolve_place(uow=uow, query=query)
+    raise InvalidInput("give lat and lon, or q (a postcode or a town)", code="origin_required")
 
 
 def find_nearest_locations(
@@ -297,22 +381,55 @@ def find_nearest_locations(
     kind: LocationKind | str | None = LocationKind.STORE,
     service: Service | str | None = None,
     max_km: float | None = None,
-) -> list[tuple[Location, float]]:
-    """Active locations nearest a point, nearest first, with their distance in km.
+) -> list[tuple[StoreCard, float]]:
+    """Active locations nearest a point, nearest first, as directory cards with their distance
+    in km. ``kind=None`` means any kind.
 
-    Only id and coordinates are read for the ranking (a few hundred rows take well under a
-    millisecond in Python); the ``limit`` winners are then loaded whole. ``kind=None`` means any.
-    With ``max_km`` a bounding box filters rows in SQL first.
+    In a read-only unit of work the ranking runs over the process's store directory (one small
+    query to check it is current; ranking 500 stores in Python takes about a millisecond). In a
+    writing one, only id and coordinates are read, filtered in SQL (with a bounding box when
+    ``max_km`` is given), and the winners are loaded.
     """
     if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
         raise InvalidInput("latitude or longitude out of range", code="invalid_coordinates")
     limit = max(1, min(limit, MAX_LIMIT))
+    wanted_kind = None if kind is None else LocationKind(kind).value
+    wanted_service = None if service is None else Service(service).value
+    if uow.read_only:
+        cards = [
+            card
+            for card in store_directory(uow).cards.values()
+            if card.active
+            and (wanted_kind is None or card.kind == wanted_kind)
+            and (wanted_service is None or wanted_service in card.services)
+        ]
+        # Rank by the haversine's inner term (it grows with distance): no square root or arcsine
+        # but for the winners.
+        phi, lam = math.radians(latitude), math.radians(longitude)
+        cos_phi, sin = math.cos(phi), math.sin
+        keyed = [
+            (
+                sin((card.lat_rad - phi) / 2) ** 2
+                + cos_phi * card.cos_lat * sin((card.lon_rad - lam) / 2) ** 2,
+                card,
+            )
+            for card in cards
+        ]
+        count = limit if max_km is None else len(keyed)
+        winners = heapq.nsmallest(count, keyed, key=itemgetter(0))
+        found = [
+            (card, 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(a)))) for a, card in winners
+        ]
+        if max_km is not None:
+            found = [(card, km) for card, km in found if km <= max_km][:limit]
+        return found
+
     conditions: list[ColumnElement[bool]] = [Location.active.is_(True)]
-    if kind is not None:
-        conditions.append(Location.kind == LocationKind(kind).value)
-    if service is not None:
+    if wanted_kind is not None:
+        conditions.append(Location.kind == wanted_kind)
+    if wanted_service is not None:
         offering = select(LocationService.location_id).where(
-            LocationService.service == Service(service).value
+            LocationService.service == wanted_service
         )
         conditions.append(Location.id.in_(offering))
     if max_km is not None:
@@ -320,15 +437,15 @@ def find_nearest_locations(
     points = uow.session.execute(
         select(Location.id, Location.latitude, Location.longitude).where(and_(*conditions))
     ).all()
-    ranked = sorted(
+    nearest = sorted(
         (haversine_km(latitude, longitude, lat, lon), location_id)
         for location_id, lat, lon in points
     )
     if max_km is not None:
-        ranked = [(km, location_id) for km, location_id in ranked if km <= max_km]
-    ranked = ranked[:limit]
-    locations = get_locations(uow=uow, location_ids=[location_id for _, location_id in ranked])
-    return [(locations[location_id], km) for km, location_id in ranked if location_id in locations]
+        nearest = [(km, location_id) for km, location_id in nearest if km <= max_km]
+    nearest = nearest[:limit]
+    loaded = load_cards(uow, [location_id for _, location_id in nearest])
+    return [(loaded[location_id], km) for km, location_id in nearest if location_id in loaded]
 
 
 # --- the gazetteer --------------------------------------------------------------------------------
@@ -345,9 +462,13 @@ def fold_city(name: str) -> str:
 
 
 def load_places(
-    *, uow: UnitOfWork, places: Iterable[tuple[str, str, float, float]], country: str = "FR"
+    *,
+    uow: UnitOfWork,
+    places: Iterable[tuple[str, str, float, float] | PlaceLike],
+    country: str = "FR",
 ) -> int:
-    """Add ``(postcode, city, latitude, longitude)`` rows to the gazetteer; known ones are skipped.
+    """Add ``(postcode, city, latitude, longitude)`` tuples (or objects with those fields) to the
+    gazetteer; known ``(postcode, city)`` pairs are skipped.
 
     Returns how many were added. Safe to run again with the same file.
     """
@@ -358,7 +479,12 @@ def load_places(
         )
     }
     rows: list[dict[str, Any]] = []
-    for postcode, city, latitude, longitude in places:
+    for place in places:
+        if isinstance(place, tuple):
+            postcode, city, latitude, longitude = place
+        else:
+            postcode, city = place.postcode, place.city
+            latitude, longitude = place.latitude, place.longitude
         postcode = postcode.strip()
         key = fold_city(city)
         if not postcode or not key or (postcode, key) in known:
@@ -439,13 +565,17 @@ def resolve_place(*, uow: UnitOfWork, query: str) -> ResolvedPlace:
                     rows = [r for r in candidates if r.city_key == best]
             if rows:
                 return _centre(rows, rows[0].city)
-    fallback = _resolve_from_locations(uow, text, match.group(1).replace(" ", "") if match else None)
+    fallback = _resolve_from_locations(
+        uow, text, match.group(1).replace(" ", "") if match else None
+    )
     if fallback is not None:
         return fallback
     raise NotFound(f"no place matches {text!r}", code="place_not_found")
 
 
-def _resolve_from_locations(uow: UnitOfWork, text: str, postcode: str | None) -> ResolvedPlace | None:
+def _resolve_from_locations(
+    uow: UnitOfWork, text: str, postcode: str | None
+) -> ResolvedPlace | None:
     """Without a gazetteer entry, a town or postcode where a store stands still works."""
     key = fold_city(text)
     rows = uow.session.execute(
@@ -458,4 +588,3 @@ def _resolve_from_locations(uow: UnitOfWork, text: str, postcode: str | None) ->
             label = f"{postcode} {city}" if postcode else city
             return ResolvedPlace(latitude, longitude, label)
     return None
-

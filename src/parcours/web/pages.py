@@ -39,11 +39,19 @@ def _safe_next(value: str | None) -> str:
 def login_page(request: Request, _: PublicDep, settings: SettingsDep) -> Response:
     token = secrets.token_urlsafe(24)
     response = render(
-        request, "login.html", csrf_token=token, next_url=_safe_next(request.query_params.get("next"))
+        request,
+        "login.html",
+        csrf_token=token,
+        next_url=_safe_next(request.query_params.get("next")),
     )
     response.set_cookie(
-        LOGIN_CSRF_COOKIE, token, max_age=3600, httponly=True,
-        secure=settings.session_cookie_secure, samesite="strict", path="/connexion",
+        LOGIN_CSRF_COOKIE,
+        token,
+        max_age=3600,
+        httponly=True,
+        secure=settings.session_cookie_secure,
+        samesite="strict",
+        path="/connexion",
     )
     return response
 
@@ -62,16 +70,25 @@ def login(
     expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not expected or not hmac.compare_digest(expected, csrf_token):
         return render(
-            request, "login.html", status_code=403, error="login.expired",
-            csrf_token=expected or secrets.token_urlsafe(24), next_url=_safe_next(next_url),
+            request,
+            "login.html",
+            status_code=403,
+            error="login.expired",
+            csrf_token=expected or secrets.token_urlsafe(24),
+            next_url=_safe_next(next_url),
             email=email,
         )
     user = auth_service.authenticate_staff(uow=uow, email=email, password=password)
     if user is None:
         uow.commit()  # a rehash on success is the only write; nothing else to keep
         return render(
-            request, "login.html", status_code=401, error="login.failed", csrf_token=expected,
-            next_url=_safe_next(next_url), email=email,
+            request,
+            "login.html",
+            status_code=401,
+            error="login.failed",
+            csrf_token=expected,
+            next_url=_safe_next(next_url),
+            email=email,
         )
     opened = auth_service.open_staff_session(
         uow=uow, user=user, max_age_seconds=settings.session_max_age_seconds

@@ -30,12 +30,20 @@ DEFAULT_PLACE = stores.ResolvedPlace(48.8566, 2.3522, "Paris")
 PLACE_COOKIE = "parcours_place"
 _BABEL = {"fr": "fr_FR", "en": "en_GB"}
 _PRINT_MEDIA_FR = {
-    "poster": "une affiche", "magazine": "un magazine", "shelf_label": "une étiquette en rayon",
-    "packaging": "un emballage", "flyer": "un prospectus", "window": "une vitrine",
+    "poster": "une affiche",
+    "magazine": "un magazine",
+    "shelf_label": "une étiquette en rayon",
+    "packaging": "un emballage",
+    "flyer": "un prospectus",
+    "window": "une vitrine",
 }
 _PRINT_MEDIA_EN = {
-    "poster": "a poster", "magazine": "a magazine", "shelf_label": "a shelf label",
-    "packaging": "packaging", "flyer": "a flyer", "window": "a shop window",
+    "poster": "a poster",
+    "magazine": "a magazine",
+    "shelf_label": "a shelf label",
+    "packaging": "packaging",
+    "flyer": "a flyer",
+    "window": "a shop window",
 }
 
 
@@ -89,7 +97,7 @@ def _remember(response: Response, where: Where) -> None:
 
 def _variant_labels(variants: list[Variant]) -> dict[str, str]:
     """Name each variant by what tells it apart: "38", not "38 · Noir" when all are black."""
-    keys = [k for k in dict.fromkeys(k for v in variants for k in v.attributes)]
+    keys = list(dict.fromkeys(k for v in variants for k in v.attributes))
     varying = [k for k in keys if len({str(v.attributes.get(k, "")) for v in variants}) > 1]
     return {
         v.id: " · ".join(str(v.attributes[k]) for k in varying if k in v.attributes) or v.sku
@@ -130,9 +138,7 @@ def search(
         if query
         else []
     )
-    return render(
-        request, "search.html", query=query, products=[_tile(p, lang) for p in results]
-    )
+    return render(request, "search.html", query=query, products=[_tile(p, lang) for p in results])
 
 
 @router.get("/produits/{slug}", response_class=HTMLResponse)
@@ -147,32 +153,46 @@ def product_page(request: Request, slug: str, uow: ReadUowDep, _: PublicDep) -> 
     chosen = next((v for v in variants if v.id == chosen_id), variants[0] if variants else None)
     where = locate_shopper(request, uow)
     now = utcnow()
+    low = request.app.state.settings.low_stock_threshold
     stores_near: list[dict[str, Any]] = []
     stocked_nearby: dict[str, int] = {}
     if chosen is not None:
         grid = inventory.availability_of_variants(
-            uow=uow, variant_ids=[v.id for v in variants],
-            latitude=where.place.latitude, longitude=where.place.longitude, limit=10, now=now,
+            uow=uow,
+            variant_ids=[v.id for v in variants],
+            latitude=where.place.latitude,
+            longitude=where.place.longitude,
+            limit=10,
+            now=now,
+            low_threshold=low,
         )
         stocked_nearby = {
             v.id: sum(1 for store in grid if store.variants[v.id][0] > 0) for v in variants
         }
         for store in inventory.availability_near(
-            uow=uow, variant_id=chosen.id, latitude=where.place.latitude,
-            longitude=where.place.longitude, limit=10, now=now,
+            uow=uow,
+            variant_id=chosen.id,
+            latitude=where.place.latitude,
+            longitude=where.place.longitude,
+            limit=10,
+            now=now,
+            low_threshold=low,
         ):
             location = store.location
-            stores_near.append({
-                "name": location.name,
-                "address": f"{location.street}, {location.postcode} {location.city}",
-                "km": f"{store.distance_km:.1f}".replace(".", "," if lang == "fr" else "."),
-                "available": store.available,
-                "level": store.level,
-                "open": store.opening.label(lang),
-                "open_now": store.opening.open_now,
-                "collect": (store.collect.label_en if lang == "en" else store.collect.label_fr)
-                if store.collect else None,
-            })
+            stores_near.append(
+                {
+                    "name": location.name,
+                    "address": f"{location.street}, {location.postcode} {location.city}",
+                    "km": f"{store.distance_km:.1f}".replace(".", "," if lang == "fr" else "."),
+                    "available": store.available,
+                    "level": store.level,
+                    "open": store.opening.label(lang),
+                    "open_now": store.opening.open_now,
+                    "collect": (store.collect.label_en if lang == "en" else store.collect.label_fr)
+                    if store.collect
+                    else None,
+                }
+            )
     medium = parse_medium(request.query_params.get("utm_source"))
     media = _PRINT_MEDIA_EN if lang == "en" else _PRINT_MEDIA_FR
     price = catalog.effective_price(chosen) if chosen is not None else product.price_amount
@@ -184,7 +204,9 @@ def product_page(request: Request, slug: str, uow: ReadUowDep, _: PublicDep) -> 
         price=format_money(price, product.currency, _BABEL[lang]),
         variants=[
             {
-                "id": v.id, "label": labels[v.id], "sku": v.sku,
+                "id": v.id,
+                "label": labels[v.id],
+                "sku": v.sku,
                 "stocked_nearby": stocked_nearby.get(v.id, 0),
                 "current": chosen is not None and v.id == chosen.id,
             }
@@ -240,20 +262,22 @@ def store_locator(request: Request, uow: ReadUowDep, _: PublicDep) -> Response:
         by_day: dict[int, list[str]] = {}
         for hours in location.hours:
             by_day.setdefault(hours.weekday, []).append(f"{hours.opens}–{hours.closes}")
-        cards.append({
-            "name": location.name,
-            "address": f"{location.street}, {location.postcode} {location.city}",
-            "km": f"{km:.1f}".replace(".", "," if lang == "fr" else "."),
-            "open": status.label(lang),
-            "open_now": status.open_now,
-            "services": sorted(location.services),
-            "hours": [(day, ", ".join(by_day.get(day, []))) for day in range(7)],
-            "phone": location.phone,
-            "directions": (
-                "https://www.openstreetmap.org/directions?route=%3B"
-                f"{location.latitude}%2C{location.longitude}"
-            ),
-        })
+        cards.append(
+            {
+                "name": location.name,
+                "address": f"{location.street}, {location.postcode} {location.city}",
+                "km": f"{km:.1f}".replace(".", "," if lang == "fr" else "."),
+                "open": status.label(lang),
+                "open_now": status.open_now,
+                "services": sorted(location.services),
+                "hours": [(day, ", ".join(by_day.get(day, []))) for day in range(7)],
+                "phone": location.phone,
+                "directions": (
+                    "https://www.openstreetmap.org/directions?route=%3B"
+                    f"{location.latitude}%2C{location.longitude}"
+                ),
+            }
+        )
     response = render(request, "stores.html", where=where, stores=cards)
     _remember(response, where)
     return response

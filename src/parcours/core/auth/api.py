@@ -1,4 +1,4 @@
-"""JSON routes for API keys and staff accounts (admins only), and ``/v1/me`` for anyone signed in."""
+"""JSON routes for API keys and staff accounts (admins only), sessions, and ``/v1/me``."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response, status
 
 from parcours.core.auth import service
-from parcours.core.auth.models import Role
 from parcours.core.auth.http import SESSION_COOKIE
+from parcours.core.auth.models import Role
 from parcours.core.auth.principal import ADMIN, ANY_STAFF, PUBLIC, Principal
 from parcours.core.auth.principal import CATALOG_READ as ANY_CALLER
 from parcours.core.auth.schemas import (
@@ -23,8 +23,8 @@ from parcours.core.auth.schemas import (
 )
 from parcours.core.deps import SettingsDep, UowDep
 from parcours.core.errors import Unauthenticated
-from parcours.core.settings import Settings
 from parcours.core.pagination import Page
+from parcours.core.settings import Settings
 
 router = APIRouter(prefix="/v1", tags=["access"])
 
@@ -44,7 +44,9 @@ def read_me(principal: Annotated[Principal, Depends(ANY_CALLER)]) -> Me:
 
 
 @router.post(
-    "/api-keys", response_model=ApiKeyIssued, status_code=status.HTTP_201_CREATED,
+    "/api-keys",
+    response_model=ApiKeyIssued,
+    status_code=status.HTTP_201_CREATED,
     summary="Issue an API key (the token is shown once)",
 )
 def create_api_key(body: ApiKeyCreate, uow: UowDep, _: AdminDep) -> ApiKeyIssued:
@@ -68,31 +70,49 @@ def revoke_api_key(key_id: str, request: Request, uow: UowDep, _: AdminDep) -> A
 
 
 @router.post(
-    "/staff-users", response_model=StaffUserRead, status_code=status.HTTP_201_CREATED,
+    "/staff-users",
+    response_model=StaffUserRead,
+    status_code=status.HTTP_201_CREATED,
     summary="Create a staff account",
 )
 def create_staff_user(body: StaffUserCreate, uow: UowDep, _: AdminDep) -> StaffUserRead:
     user = service.create_staff_user(
-        uow=uow, email=str(body.email), name=body.name, role=Role(body.role),
-        password=body.password, store_ids=frozenset(body.store_ids),
+        uow=uow,
+        email=str(body.email),
+        name=body.name,
+        role=Role(body.role),
+        password=body.password,
+        store_ids=frozenset(body.store_ids),
     )
     uow.commit()
     return StaffUserRead(
-        id=user.id, email=user.email, name=user.name, role=Role(user.role), active=user.active,
-        store_ids=sorted(user.store_ids), created_at=user.created_at,
+        id=user.id,
+        email=user.email,
+        name=user.name,
+        role=Role(user.role),
+        active=user.active,
+        store_ids=sorted(user.store_ids),
+        created_at=user.created_at,
     )
 
 
 def set_session_cookie(response: Response, token: str, settings: Settings) -> None:
     """HttpOnly (no script reads it), Secure, SameSite=Lax (no cross-site writes)."""
     response.set_cookie(
-        SESSION_COOKIE, token, max_age=settings.session_max_age_seconds, httponly=True,
-        secure=settings.session_cookie_secure, samesite="lax", path="/",
+        SESSION_COOKIE,
+        token,
+        max_age=settings.session_max_age_seconds,
+        httponly=True,
+        secure=settings.session_cookie_secure,
+        samesite="lax",
+        path="/",
     )
 
 
 @router.post(
-    "/sessions", response_model=SessionOpened, summary="Sign a staff member in (sets the cookie)",
+    "/sessions",
+    response_model=SessionOpened,
+    summary="Sign a staff member in (sets the cookie)",
     dependencies=[Depends(PUBLIC)],
 )
 def open_session(
@@ -107,13 +127,18 @@ def open_session(
     uow.commit()
     set_session_cookie(response, opened.token, settings)
     return SessionOpened(
-        csrf_token=opened.csrf_token, user_id=user.id, name=user.name, role=Role(user.role),
+        csrf_token=opened.csrf_token,
+        user_id=user.id,
+        name=user.name,
+        role=Role(user.role),
         store_ids=sorted(user.store_ids),
     )
 
 
 @router.delete(
-    "/sessions/current", status_code=status.HTTP_204_NO_CONTENT, summary="Sign out",
+    "/sessions/current",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Sign out",
 )
 def close_session(
     request: Request, uow: UowDep, _: Annotated[Principal, Depends(ANY_STAFF)]

@@ -59,7 +59,9 @@ class StaffSession(Base):
     __tablename__ = "staff_sessions"
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of the cookie token
-    user_id: Mapped[str] = mapped_column(ForeignKey("staff_users.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[str] = mapped_column(
+        ForeignKey("staff_users.id", ondelete="CASCADE"), index=True
+    )
     csrf_token: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())

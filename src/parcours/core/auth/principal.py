@@ -56,7 +56,7 @@ ANONYMOUS = Principal(kind="anonymous")
 
 
 class AccessPolicy:
-    """Who may call an endpoint. Instances are FastAPI dependencies returning the :class:`Principal`.
+    """Who may call an endpoint; instances are FastAPI dependencies returning the caller.
 
     ``roles``: staff roles allowed; ``keys``: API key kinds allowed; ``public``: anyone.
     """

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 12:23:18.047978
+Create Date: 2026-11-22 12:35:32.042758
 """
 
 from collections.abc import Sequence
