@@ -120,6 +120,13 @@ def screenshot(tmp_path: Path) -> Callable[[Page, str], Path]:
     target.mkdir(parents=True, exist_ok=True)
 
     def take(page: Page, name: str) -> Path:
+        # A full-page picture shows images below the fold: load the lazy ones first.
+        page.evaluate(
+            """() => Promise.all(Array.from(document.images).map((img) => {
+                img.loading = "eager";
+                return img.decode().catch(() => null);
+            }))"""
+        )
         path = target / f"{name}.png"
         page.screenshot(path=str(path), full_page=True)
         return path

@@ -10,14 +10,20 @@ from alembic.config import Config
 
 from parcours.core.db import make_engine
 
-# Engine-specific search structures live outside the metadata (FTS5 and its shadow tables).
+# Engine-specific search structures live outside the metadata: FTS5 and its shadow tables on
+# SQLite, the expression GIN index on PostgreSQL (see catalog/search.py).
 IGNORED_TABLE_PREFIXES = ("product_search_fts",)
+IGNORED_INDEXES = frozenset({"ix_product_search_documents_tsv"})
 
 
 def include_name(name: str | None, type_: str, parent_names: Any) -> bool:
-    """Tell Alembic's comparison to leave the search engine's own tables alone."""
-    if type_ == "table" and name is not None:
+    """Tell Alembic's comparison to leave the search engine's own structures alone."""
+    if name is None:
+        return True
+    if type_ == "table":
         return not name.startswith(IGNORED_TABLE_PREFIXES)
+    if type_ == "index":
+        return name not in IGNORED_INDEXES
     return True
 
 

@@ -118,8 +118,16 @@ def _tile(product: Product, lang: str) -> dict[str, Any]:
 @router.get("/", response_class=HTMLResponse)
 def home(request: Request, uow: ReadUowDep, _: PublicDep) -> Response:
     lang = page_locale(request)
-    listing = catalog.list_products(uow=uow, limit=12, channel=Channel.WEB, status="published")
-    return render(request, "home.html", products=[_tile(p, lang) for p in listing.items])
+    listing = catalog.list_products(uow=uow, limit=200, channel=Channel.WEB, status="published")
+    # One product per category first, so the home page shows the range, not twelve trousers.
+    featured: list[Product] = []
+    seen: set[str | None] = set()
+    for product in listing.items:
+        if product.category_id not in seen:
+            seen.add(product.category_id)
+            featured.append(product)
+    featured = (featured + [p for p in listing.items if p not in featured])[:12]
+    return render(request, "home.html", products=[_tile(p, lang) for p in featured])
 
 
 @router.get("/recherche", response_class=HTMLResponse)
