@@ -55,3 +55,27 @@ def test_login_page_speaks_english_on_request(live_server: str, phone: Page) -> 
     expect(phone.get_by_role("heading", name="Staff sign-in")).to_be_visible()
     phone.goto(f"{live_server}/connexion")  # the choice is remembered
     expect(phone.get_by_role("button", name="Sign in")).to_be_visible()
+
+
+def test_an_associate_sees_the_store_she_acts_for(
+    live_server: str, db: Database, phone: Page, screenshot: Callable[[Page, str], Path]
+) -> None:
+    from parcours.stores import service as stores
+
+    with UnitOfWork(db) as uow:
+        store = stores.upsert_location(
+            uow=uow, code="PAR-RIV", name="Parcours Paris Rivoli", street="118 rue de Rivoli",
+            postcode="75001", city="Paris", latitude=48.8603, longitude=2.3437,
+        )
+        auth_service.create_staff_user(
+            uow=uow, email="awa@boutique.example", name="Awa Diallo", role=Role.ASSOCIATE,
+            password="un mot de passe solide", store_ids=frozenset({store.id}),
+        )
+        uow.commit()
+    phone.goto(f"{live_server}/connexion")
+    phone.get_by_label("Adresse e-mail").fill("awa@boutique.example")
+    phone.get_by_label("Mot de passe").fill("un mot de passe solide")
+    phone.get_by_role("button", name="Se connecter").click()
+    expect(phone.get_by_text("Rôle : vendeur·se")).to_be_visible()
+    expect(phone.get_by_text("Vous agissez pour : Parcours Paris Rivoli")).to_be_visible()
+    screenshot(phone, "staff-home-associate-phone")

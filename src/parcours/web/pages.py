@@ -15,7 +15,8 @@ from parcours.core.auth import service as auth_service
 from parcours.core.auth.api import set_session_cookie
 from parcours.core.auth.http import SESSION_COOKIE
 from parcours.core.auth.principal import ANY_STAFF, PUBLIC, Principal
-from parcours.core.deps import SettingsDep, UowDep
+from parcours.core.deps import ReadUowDep, SettingsDep, UowDep
+from parcours.stores import service as stores
 from parcours.web.rendering import render
 
 router = APIRouter(include_in_schema=False)
@@ -110,5 +111,7 @@ def logout(request: Request, uow: UowDep, _: StaffDep) -> Response:
 
 
 @router.get("/equipe", response_class=HTMLResponse)
-def staff_home(request: Request, principal: StaffDep) -> Response:
-    return render(request, "staff.html", store_names=", ".join(sorted(principal.store_ids)))
+def staff_home(request: Request, principal: StaffDep, uow: ReadUowDep) -> Response:
+    locations = stores.get_locations(uow=uow, location_ids=sorted(principal.store_ids))
+    names = sorted(location.name for location in locations.values())
+    return render(request, "staff.html", store_names=", ".join(names))
