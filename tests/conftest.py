@@ -19,7 +19,7 @@ from sqlalchemy.engine import make_url
 
 from parcours.app import create_app
 from parcours.core.auth import service as auth_service
-from parcours.core.auth.models import KeyKind, Role
+from parcours.core.auth.models import KeyKind, KeySource, Role
 from parcours.core.db import Database
 from parcours.core.settings import Environment, Settings
 from parcours.core.uow import UnitOfWork
@@ -124,8 +124,11 @@ def api_key(db: Database) -> Callable[[KeyKind], str]:
     """Issue a key of a kind and return its token."""
 
     def issue(kind: KeyKind = KeyKind.SECRET) -> str:
+        source = KeySource.WEB if kind is KeyKind.WRITE else None
         with UnitOfWork(db) as unit:
-            issued = auth_service.create_api_key(uow=unit, kind=kind, name=f"test {kind}")
+            issued = auth_service.create_api_key(
+                uow=unit, kind=kind, name=f"test {kind}", source=source
+            )
             unit.commit()
         return issued.token
 

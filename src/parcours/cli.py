@@ -170,26 +170,40 @@ def users_create(
 
 @keys_app.command("create")
 def keys_create(
-    kind: Annotated[str, typer.Option(help="secret or publishable")],
+    kind: Annotated[str, typer.Option(help="secret, publishable or write")],
     name: Annotated[str, typer.Option()] = "",
+    source: Annotated[
+        str | None, typer.Option(help="write keys: web, app, till, kiosk or server")
+    ] = None,
 ) -> None:
     """Issue an API key. The key is printed once; only its hash is stored."""
     from parcours.core.auth import service
-    from parcours.core.auth.models import KeyKind
+    from parcours.core.auth.models import KeyKind, KeySource
     from parcours.core.db import Database
+    from parcours.core.errors import DomainError
     from parcours.core.uow import UnitOfWork
 
     settings = _settings()
     try:
         key_kind = KeyKind(kind)
+        key_source = KeySource(source) if source else None
     except ValueError:
-        typer.echo("error: --kind must be secret or publishable", err=True)
+        typer.echo(
+            "error: --kind is secret, publishable or write; --source is web, app, till, kiosk "
+            "or server",
+            err=True,
+        )
         raise typer.Exit(1) from None
     db = Database.from_url(settings.database_url)
     try:
         with UnitOfWork(db) as uow:
-            issued = service.create_api_key(uow=uow, kind=key_kind, name=name or kind)
+            issued = service.create_api_key(
+                uow=uow, kind=key_kind, name=name or kind, source=key_source
+            )
             uow.commit()
+    except DomainError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
     finally:
         db.dispose()
     typer.echo(f"{issued.key.id} {issued.token}")

@@ -128,3 +128,18 @@ def test_publishable_key_reads_who_it_is(
 ) -> None:
     me = client.get("/v1/me", headers={"Authorization": f"Bearer {api_key(KeyKind.PUBLISHABLE)}"})
     assert me.json()["key_kind"] == "publishable"
+
+
+def test_write_keys_belong_to_a_source_and_cannot_read(
+    client: TestClient, staff_client: Callable[..., TestClient]
+) -> None:
+    admin = staff_client(Role.ADMIN)
+    missing = admin.post("/v1/api-keys", json={"kind": "write", "name": "site"})
+    assert missing.status_code == 422
+    assert missing.json()["code"] == "key_source_mismatch"
+    issued = admin.post("/v1/api-keys", json={"kind": "write", "name": "site", "source": "web"})
+    assert issued.status_code == 201
+    assert issued.json()["token"].startswith("wk_")
+    assert issued.json()["source"] == "web"
+    headers = {"Authorization": f"Bearer {issued.json()['token']}"}
+    assert client.get("/v1/products", headers=headers).status_code == 403

@@ -64,12 +64,22 @@ def test_an_associate_sees_the_store_she_acts_for(
 
     with UnitOfWork(db) as uow:
         store = stores.upsert_location(
-            uow=uow, code="PAR-RIV", name="Parcours Paris Rivoli", street="118 rue de Rivoli",
-            postcode="75001", city="Paris", latitude=48.8603, longitude=2.3437,
+            uow=uow,
+            code="PAR-RIV",
+            name="Parcours Paris Rivoli",
+            street="118 rue de Rivoli",
+            postcode="75001",
+            city="Paris",
+            latitude=48.8603,
+            longitude=2.3437,
         )
         auth_service.create_staff_user(
-            uow=uow, email="awa@boutique.example", name="Awa Diallo", role=Role.ASSOCIATE,
-            password="un mot de passe solide", store_ids=frozenset({store.id}),
+            uow=uow,
+            email="awa@boutique.example",
+            name="Awa Diallo",
+            role=Role.ASSOCIATE,
+            password="un mot de passe solide",
+            store_ids=frozenset({store.id}),
         )
         uow.commit()
     phone.goto(f"{live_server}/connexion")

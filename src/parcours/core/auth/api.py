@@ -50,7 +50,7 @@ def read_me(principal: Annotated[Principal, Depends(ANY_CALLER)]) -> Me:
     summary="Issue an API key (the token is shown once)",
 )
 def create_api_key(body: ApiKeyCreate, uow: UowDep, _: AdminDep) -> ApiKeyIssued:
-    issued = service.create_api_key(uow=uow, kind=body.kind, name=body.name)
+    issued = service.create_api_key(uow=uow, kind=body.kind, name=body.name, source=body.source)
     uow.commit()
     return ApiKeyIssued(**ApiKeyRead.model_validate(issued.key).model_dump(), token=issued.token)
 

@@ -21,6 +21,17 @@ class Role(StrEnum):
 class KeyKind(StrEnum):
     SECRET = "secret"  # servers: reads and writes
     PUBLISHABLE = "publishable"  # browsers and apps: storefront reads only
+    WRITE = "write"  # event collection from one source: can only send events
+
+
+class KeySource(StrEnum):
+    """Where a write key's events come from; every event it sends carries this source."""
+
+    WEB = "web"
+    APP = "app"
+    TILL = "till"
+    KIOSK = "kiosk"
+    SERVER = "server"
 
 
 class StaffUser(Base):
@@ -74,6 +85,7 @@ class ApiKey(Base):
     kind: Mapped[str] = mapped_column(String(20))
     name: Mapped[str] = mapped_column(String(200))
     prefix: Mapped[str] = mapped_column(String(16))  # shown in lists so people can tell keys apart
+    source: Mapped[str | None] = mapped_column(String(20), nullable=True)  # write keys only
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

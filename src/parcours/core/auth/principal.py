@@ -29,6 +29,7 @@ class Principal:
     key_kind: KeyKind | None = None
     csrf_token: str | None = None
     name: str = ""
+    source: str | None = None  # a write key's source (web, app, till…)
 
     @property
     def is_authenticated(self) -> bool:

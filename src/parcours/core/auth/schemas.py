@@ -6,13 +6,14 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
-from parcours.core.auth.models import KeyKind, Role
+from parcours.core.auth.models import KeyKind, KeySource, Role
 
 
 class ApiKeyCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     kind: KeyKind
     name: str = Field(min_length=1, max_length=200)
+    source: KeySource | None = Field(default=None, description="Write keys only: web, app, till…")
 
 
 class ApiKeyRead(BaseModel):
@@ -21,6 +22,7 @@ class ApiKeyRead(BaseModel):
     kind: KeyKind
     name: str
     prefix: str
+    source: KeySource | None = None
     created_at: datetime
     revoked_at: datetime | None
 

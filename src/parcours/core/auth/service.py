@@ -11,7 +11,15 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, select
 
-from parcours.core.auth.models import ApiKey, KeyKind, Role, StaffSession, StaffUser, StaffUserStore
+from parcours.core.auth.models import (
+    ApiKey,
+    KeyKind,
+    KeySource,
+    Role,
+    StaffSession,
+    StaffUser,
+    StaffUserStore,
+)
 from parcours.core.auth.principal import Principal
 from parcours.core.clock import utcnow
 from parcours.core.errors import Conflict, InvalidInput, NotFound
@@ -139,17 +147,28 @@ class IssuedKey:
     token: str  # shown once
 
 
-_TOKEN_PREFIX = {KeyKind.SECRET: "sk", KeyKind.PUBLISHABLE: "pk"}
+_TOKEN_PREFIX = {KeyKind.SECRET: "sk", KeyKind.PUBLISHABLE: "pk", KeyKind.WRITE: "wk"}
 
 
-def create_api_key(*, uow: UnitOfWork, kind: KeyKind, name: str) -> IssuedKey:
-    """Issue a key; the token is returned once and only its SHA-256 is kept."""
+def create_api_key(
+    *, uow: UnitOfWork, kind: KeyKind, name: str, source: KeySource | None = None
+) -> IssuedKey:
+    """Issue a key; the token is returned once and only its SHA-256 is kept.
+
+    Write keys belong to one source (web, app, till…): the events they send are labelled with it.
+    """
+    if (kind is KeyKind.WRITE) != (source is not None):
+        raise InvalidInput(
+            "a write key needs a source (web, app, till, kiosk, server); other keys take none",
+            code="key_source_mismatch",
+        )
     token = f"{_TOKEN_PREFIX[kind]}_{secrets.token_urlsafe(32)}"
     key = ApiKey(
         id=new_id("key"),
         kind=kind.value,
         name=name.strip() or kind.value,
         prefix=token[:10],
+        source=source.value if source is not None else None,
         token_hash=_sha256(token),
         created_at=utcnow(),
     )
@@ -175,4 +194,6 @@ def principal_for_api_key(*, uow: UnitOfWork, token: str) -> Principal | None:
     key = uow.session.scalar(select(ApiKey).where(ApiKey.token_hash == _sha256(token)))
     if key is None or key.revoked_at is not None:
         return None
-    return Principal(kind="api_key", id=key.id, key_kind=KeyKind(key.kind), name=key.name)
+    return Principal(
+        kind="api_key", id=key.id, key_kind=KeyKind(key.kind), name=key.name, source=key.source
+    )

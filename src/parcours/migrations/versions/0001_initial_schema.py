@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 12:35:32.042758
+Create Date: 2026-11-22 12:46:00.275390
 """
 
 from collections.abc import Sequence
@@ -28,6 +28,7 @@ def upgrade() -> None:
         sa.Column("kind", sa.String(length=20), nullable=False),
         sa.Column("name", sa.String(length=200), nullable=False),
         sa.Column("prefix", sa.String(length=16), nullable=False),
+        sa.Column("source", sa.String(length=20), nullable=True),
         sa.Column("token_hash", sa.String(length=64), nullable=False),
         sa.Column("created_at", parcours.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("revoked_at", parcours.core.db.UTCDateTime(timezone=True), nullable=True),
