@@ -25,6 +25,7 @@ from parcours.inventory import api as inventory_api
 from parcours.inventory import handlers as inventory_handlers
 from parcours.inventory import tasks as inventory_tasks
 from parcours.stores import api as stores_api
+from parcours.tracking import api as tracking_api
 from parcours.web import pages, shop
 
 WEB_DIR = Path(__file__).parent / "web"
@@ -96,6 +97,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.include_router(catalog_api.router)
     app.include_router(stores_api.router)
     app.include_router(inventory_api.router)
+    app.include_router(tracking_api.router)
     app.include_router(pages.router)
     app.include_router(shop.router)
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")

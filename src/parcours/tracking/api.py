@@ -1,0 +1,5 @@
+"""JSON routes of tracking (being written)."""
+
+from fastapi import APIRouter
+
+router = APIRouter()
