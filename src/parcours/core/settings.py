@@ -12,6 +12,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 DEVELOPMENT_SECRET_KEY = "dev-insecure-secret-key-change-me"
 
 
+class EventsWithoutConsent(StrEnum):
+    ANONYMISE = "anonymise"  # keep the event, strip every identifier
+    DROP = "drop"  # do not keep it at all
+
+
 class Environment(StrEnum):
     DEVELOPMENT = "development"
     TEST = "test"
@@ -39,6 +44,10 @@ class Settings(BaseSettings):
     # At or below this many units, a store shows "only n left" rather than "in stock".
     low_stock_threshold: int = Field(default=3, ge=0)
     max_body_bytes: int = Field(default=1_048_576, gt=0)
+    # Tracked events older than this are deleted by the retention job (GDPR storage limitation).
+    event_retention_days: int = Field(default=395, ge=1)
+    # What happens to a person's events without analytics consent.
+    events_without_consent: EventsWithoutConsent = EventsWithoutConsent.ANONYMISE
     log_level: str = "INFO"
     log_json: bool = True
     default_locale: str = "fr"
