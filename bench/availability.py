@@ -185,6 +185,81 @@ end
     return path
 
 
+def _count_statements(
+    url: str, key: str, variant_ids: list[str], requests: int = 50
+) -> dict[str, float]:
+    """SQL statements per availability request, counted in-process (an engine listener, BEGIN
+    and savepoints left out, as the query-count tests do): on the first request (cold caches:
+    API key, store directory), then on average, least and most over the next ``requests`` (as
+    under load: a variant no nearby store holds costs the look elsewhere and the catalog's)."""
+    import asyncio
+
+    from sqlalchemy import event
+
+    from parcours.app import create_app
+    from parcours.core.settings import Settings
+
+    settings = Settings(database_url=url, relay_in_process=False, log_level="WARNING")
+    app = create_app(settings)
+    statements: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        if not statement.lstrip().upper().startswith(("BEGIN", "SAVEPOINT", "RELEASE")):
+            statements.append(statement)
+
+    async def get(variant_id: str) -> int:
+        query = f"variant_id={variant_id}&lat={LAT}&lon={LON}&limit=10"
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "GET",
+            "scheme": "http",
+            "path": "/v1/availability",
+            "raw_path": b"/v1/availability",
+            "query_string": query.encode(),
+            "headers": [(b"host", b"bench"), (b"authorization", f"Bearer {key}".encode())],
+            "client": ("127.0.0.1", 1),
+            "server": ("127.0.0.1", 80),
+            "root_path": "",
+        }
+        status = 0
+
+        async def receive() -> dict[str, object]:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message: dict[str, object]) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])  # type: ignore[call-overload]
+
+        await app(scope, receive, send)  # type: ignore[arg-type]
+        return status
+
+    async def measure() -> dict[str, float]:
+        db = app.state.db
+        event.listen(db.engine, "before_cursor_execute", count)
+        try:
+            assert await get(variant_ids[0]) == 200
+            first = len(statements)
+            counts = []
+            for i in range(requests):
+                statements.clear()
+                assert await get(variant_ids[(i + 1) % len(variant_ids)]) == 200
+                counts.append(len(statements))
+            return {
+                "first_request": first,
+                "per_request": round(sum(counts) / requests, 2),
+                "min": min(counts),
+                "max": max(counts),
+            }
+        finally:
+            event.remove(db.engine, "before_cursor_execute", count)
+            db.dispose()
+
+    return asyncio.run(measure())
+
+
 def _machine() -> str:
     cpu = platform.processor() or platform.machine()
     try:
@@ -215,6 +290,7 @@ def run(*, duration: int, connections: int, databases: list[str]) -> None:
         for database in databases:
             url = f"sqlite:///{workdir / 'bench.db'}" if database == "sqlite" else PG_BENCH_URL
             key, variant_ids = _prepare_database(url)
+            statements = _count_statements(url, key, variant_ids)
             script = _lua_script(workdir, key, variant_ids)
             app_port, bare_port = _free_port(), _free_port()
             env = {
@@ -253,6 +329,7 @@ def run(*, duration: int, connections: int, databases: list[str]) -> None:
                 "parcours": asdict(parcours),
                 "ratio": round(ratio, 3),
                 "target": 0.5,
+                "sql_statements": statements,
             }
             report["runs"].append(run_report)  # type: ignore[attr-defined]
             print(json.dumps(run_report, indent=2))

@@ -6,11 +6,12 @@ so tests can hold several databases side by side.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import JSON, Connection, DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import StaticPool
@@ -53,6 +54,9 @@ class UTCDateTime(TypeDecorator[datetime]):
 JSONDocument = JSON().with_variant(JSONB(), "postgresql")
 
 
+_BEGIN = {"IMMEDIATE": "BEGIN IMMEDIATE", "DEFERRED": "BEGIN DEFERRED"}
+
+
 def _configure_sqlite(engine: Engine) -> None:
     """WAL for concurrent readers; ``BEGIN IMMEDIATE`` for writers: lock upgrades never deadlock."""
 
@@ -69,7 +73,17 @@ def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         mode = conn.get_execution_options().get("sqlite_begin", "IMMEDIATE")
-        conn.exec_driver_sql(f"BEGIN {mode}")
+        # Straight to the driver: every unit of work begins, and SQLAlchemy's statement path
+        # costs more than SQLite takes to run it. (SQLAlchemy logs "BEGIN (implicit)" itself.)
+        conn.connection.dbapi_connection.execute(_BEGIN[mode])
+
+
+#: Requests run their database work in the server's thread pool (AnyIO's default: 40 threads).
+#: A connection pool as large keeps every busy thread on a pooled connection: connections past
+#: ``pool_size`` are closed when given back, and opening one again under load costs more than the
+#: query (PRAGMAs on SQLite; a forked backend and a handshake on PostgreSQL).
+SQLITE_POOL_SIZE = 40
+POSTGRES_POOL_SIZE = 20  # a few processes must still fit PostgreSQL's max_connections (100)
 
 
 def make_engine(url: str, *, echo: bool = False) -> Engine:
@@ -78,11 +92,18 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         kwargs: dict[str, Any] = {"connect_args": {"check_same_thread": False, "timeout": 30}}
         if url in ("sqlite://", "sqlite:///:memory:"):
             kwargs["poolclass"] = StaticPool
+        else:  # a file: connections are cheap to keep, slow to open (WAL, PRAGMAs)
+            kwargs.update(pool_size=SQLITE_POOL_SIZE, max_overflow=10)
         engine = create_engine(url, echo=echo, **kwargs)
         _configure_sqlite(engine)
         return engine
     return create_engine(
-        url, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=True, future=True
+        url,
+        echo=echo,
+        pool_size=POSTGRES_POOL_SIZE,
+        max_overflow=20,
+        pool_pre_ping=True,
+        future=True,
     )
 
 
@@ -96,19 +117,41 @@ class Database:
         read_engine = (
             engine.execution_options(sqlite_begin="DEFERRED") if self.is_sqlite else engine
         )
+        self._read_engine = read_engine
         self._read = sessionmaker(bind=read_engine, expire_on_commit=False, autoflush=False)
         self._after_commit: list[Callable[[], None]] = []
+        #: A new value after every commit through this engine (units of work, scripts, tests'
+        #: clean-ups): caches of rarely changing data (the store directory) re-check the database
+        #: when it moved.
+        self.write_generation = 0
+        self._generations = itertools.count(1)
+        event.listen(engine, "commit", lambda _connection: self.note_write())
 
     @classmethod
     def from_url(cls, url: str, *, echo: bool = False) -> Database:
         return cls(make_engine(url, echo=echo))
 
-    def new_session(self, *, read_only: bool = False) -> Session:
+    def new_session(self, *, read_only: bool = False, bind: Connection | None = None) -> Session:
+        """A session; ``bind``: run it inside that connection's transaction (read-only)."""
+        if bind is not None:
+            return self._read(bind=bind)
         return (self._read if read_only else self._write)()
+
+    def read_connection(self) -> Connection:
+        """A Core connection for reading (``BEGIN DEFERRED`` on SQLite, begun on first use)."""
+        return self._read_engine.connect()
 
     def on_commit(self, callback: Callable[[], None]) -> None:
         """Run ``callback`` after every committed unit of work (wakes the outbox relay)."""
         self._after_commit.append(callback)
+
+    def note_write(self) -> None:
+        """Move the write generation. The engine's ``commit`` event calls it just before the
+        database commits; units of work call it again just after, so that a reader racing the
+        commit cannot take the old data for current under the new generation.
+        Values are unique (``next`` on a count is atomic): racing writers never leave the
+        generation equal to one a reader has already seen."""
+        self.write_generation = next(self._generations)
 
     def committed(self) -> None:
         for callback in self._after_commit:

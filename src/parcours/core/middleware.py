@@ -7,8 +7,13 @@ import logging
 import re
 import time
 import uuid
+from bisect import bisect_left
+from collections.abc import Iterator
+from itertools import accumulate
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry
+from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from parcours.core.errors import problem
@@ -18,24 +23,60 @@ access_log = logging.getLogger("parcours.access")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._\-]{1,64}$")
 
 
-class HttpMetrics:
-    """Per-app registry, so that several apps in one test process keep separate counts."""
+_LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5)
+_BUCKET_LABELS = [*(repr(float(b)) for b in _LATENCY_BUCKETS), "+Inf"]
+
+
+class HttpMetrics(Collector):
+    """Requests counted by method, route template and status, and their latency histogram.
+
+    Per-app registry, so that several apps in one test process keep separate counts. Counted in
+    plain dicts, without the client library's locks: the middleware runs on the event loop's
+    one thread. The Prometheus families are built when ``/metrics`` is scraped.
+    """
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
-        self.requests = Counter(
-            "parcours_http_requests_total",
-            "HTTP requests answered",
-            ["method", "route", "status"],
-            registry=self.registry,
+        self._requests: dict[tuple[str, str, int], int] = {}
+        # Per (method, route): the count in each bucket (not cumulative), then the sum.
+        self._latency: dict[tuple[str, str], list[float]] = {}
+        self.registry.register(self)
+
+    def observe(self, method: str, route: str, status: int, seconds: float) -> None:
+        key = (method, route, status)
+        self._requests[key] = self._requests.get(key, 0) + 1
+        latency = self._latency.get((method, route))
+        if latency is None:
+            latency = self._latency[method, route] = [0.0] * (len(_LATENCY_BUCKETS) + 2)
+        latency[bisect_left(_LATENCY_BUCKETS, seconds)] += 1  # buckets are "less or equal"
+        latency[-1] += seconds
+
+    def collect(self) -> Iterator[Metric]:
+        requests = CounterMetricFamily(
+            "parcours_http_requests", "HTTP requests answered", labels=["method", "route", "status"]
         )
-        self.latency = Histogram(
+        for (method, route, status), count in list(self._requests.items()):
+            requests.add_metric([method, route, str(status)], count)
+        yield requests
+        latency = HistogramMetricFamily(
             "parcours_http_request_duration_seconds",
             "Time to answer an HTTP request",
-            ["method", "route"],
-            registry=self.registry,
-            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+            labels=["method", "route"],
         )
+        for (method, route), counts in list(self._latency.items()):
+            counts = counts[:]  # one consistent copy while the event loop goes on counting
+            buckets = list(zip(_BUCKET_LABELS, accumulate(counts[:-1]), strict=True))
+            latency.add_metric([method, route], buckets, sum_value=counts[-1])
+        yield latency
+
+
+def _header(scope: Scope, name: bytes) -> bytes | None:
+    """One request header (the last, as a dict of them would keep), without building the dict."""
+    found = None
+    for key, value in scope["headers"]:
+        if key == name:
+            found = value
+    return None if found is None else bytes(found)
 
 
 def _route_template(scope: Scope) -> str:
@@ -54,7 +95,7 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
+        incoming = (_header(scope, b"x-request-id") or b"").decode("latin-1")
         request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
         token = request_id_var.set(request_id)
         started = time.perf_counter()
@@ -78,17 +119,17 @@ class RequestContextMiddleware:
             elapsed = time.perf_counter() - started
             route = _route_template(scope)
             method = scope["method"]
-            self.metrics.requests.labels(method, route, str(status)).inc()
-            self.metrics.latency.labels(method, route).observe(elapsed)
-            access_log.info(
-                "request",
-                extra={
-                    "method": method,
-                    "route": route,
-                    "status": status,
-                    "duration_ms": round(elapsed * 1000, 2),
-                },
-            )
+            self.metrics.observe(method, route, status, elapsed)
+            if access_log.isEnabledFor(logging.INFO):  # else not even the record's fields
+                access_log.info(
+                    "request",
+                    extra={
+                        "method": method,
+                        "route": route,
+                        "status": status,
+                        "duration_ms": round(elapsed * 1000, 2),
+                    },
+                )
             request_id_var.reset(token)
 
 
@@ -105,8 +146,7 @@ class BodySizeLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = dict(scope["headers"])
-        declared = headers.get(b"content-length")
+        declared = _header(scope, b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
             await self._refuse(scope, receive, send)
             return
@@ -133,9 +173,11 @@ class BodySizeLimitMiddleware:
             chunks.append(chunk)
             more = message.get("more_body", False)
         body = b"".join(chunks)
-        content_type = headers.get(b"content-type", b"")
+        content_type = _header(scope, b"content-type") or b""
         textual = b"json" in content_type or b"x-www-form-urlencoded" in content_type
-        if textual and (_has_nul(body) or b"\\u0000" in body):  # uploads may hold NUL bytes
+        # Compressed bodies are checked by the route that decodes them (tracking's gzip).
+        encoded = _header(scope, b"content-encoding") not in (None, b"", b"identity")
+        if textual and not encoded and (_has_nul(body) or b"\\u0000" in body):
             await _refuse_nul(scope, receive, send)
             return
         delivered = False

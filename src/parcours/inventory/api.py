@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, Depends, Query, Response, status
+from pydantic import BaseModel
 
 from parcours.core.auth.principal import (
     CATALOG_READ,
@@ -18,8 +19,9 @@ from parcours.core.auth.principal import (
     Principal,
 )
 from parcours.core.clock import utcnow
-from parcours.core.deps import ReadUowDep, SettingsDep, UowDep
+from parcours.core.deps import DatabaseDep, ReadUowDep, SettingsDep, UowDep, run_read
 from parcours.core.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
+from parcours.core.uow import UnitOfWork
 from parcours.inventory import service
 from parcours.inventory.models import MovementKind
 from parcours.inventory.schemas import (
@@ -75,13 +77,19 @@ def _availability_read(item: service.StoreAvailability) -> StoreAvailabilityRead
     )
 
 
+def _json(answer: BaseModel) -> Response:
+    """The answer serialised by pydantic in the calling (worker) thread: FastAPI would validate
+    the model again and encode it on the event loop."""
+    return Response(answer.model_dump_json(), media_type="application/json")
+
+
 @router.get(
     "/availability",
     response_model=AvailabilityRead,
     summary="Where a variant can be found near a shopper, and when it can be collected",
 )
-def read_availability(
-    uow: ReadUowDep,
+async def read_availability(
+    db: DatabaseDep,
     settings: SettingsDep,
     _: CatalogReader,
     variant_id: Annotated[str, Query(min_length=1, max_length=40)],
@@ -89,23 +97,31 @@ def read_availability(
     lon: Annotated[float | None, Query(ge=-180, le=180)] = None,
     q: Annotated[str | None, Query(min_length=1, max_length=120)] = None,
     limit: Annotated[int, Query(ge=1, le=50)] = 10,
-) -> AvailabilityRead:
-    origin = stores.resolve_origin(uow=uow, latitude=lat, longitude=lon, query=q)
-    low = settings.low_stock_threshold
-    items = service.availability_near(
-        uow=uow,
-        variant_id=variant_id,
-        latitude=origin.latitude,
-        longitude=origin.longitude,
-        limit=limit,
-        now=utcnow(),
-        low_threshold=int(low),
-    )
-    return AvailabilityRead(
-        variant_id=variant_id,
-        origin=PlaceRead(latitude=origin.latitude, longitude=origin.longitude, label=origin.label),
-        items=[_availability_read(item) for item in items],
-    )
+) -> Response:
+    # The hottest read of the shop (every product page): one thread hop for all of it.
+    def answer(uow: UnitOfWork) -> Response:
+        origin = stores.resolve_origin(uow=uow, latitude=lat, longitude=lon, query=q)
+        items = service.availability_near(
+            uow=uow,
+            variant_id=variant_id,
+            latitude=origin.latitude,
+            longitude=origin.longitude,
+            limit=limit,
+            now=utcnow(),
+            low_threshold=int(settings.low_stock_threshold),
+        )
+        uow.close()  # the stock is read: give the connection back before serialising
+        return _json(
+            AvailabilityRead(
+                variant_id=variant_id,
+                origin=PlaceRead(
+                    latitude=origin.latitude, longitude=origin.longitude, label=origin.label
+                ),
+                items=[_availability_read(item) for item in items],
+            )
+        )
+
+    return await run_read(db, answer)
 
 
 @router.get(
@@ -113,8 +129,8 @@ def read_availability(
     response_model=ProductAvailabilityRead,
     summary="Which of a product's variants each nearby store holds (the product page)",
 )
-def read_product_availability(
-    uow: ReadUowDep,
+async def read_product_availability(
+    db: DatabaseDep,
     settings: SettingsDep,
     _: CatalogReader,
     product_id: Annotated[str, Query(min_length=1, max_length=40)],
@@ -122,34 +138,41 @@ def read_product_availability(
     lon: Annotated[float | None, Query(ge=-180, le=180)] = None,
     q: Annotated[str | None, Query(min_length=1, max_length=120)] = None,
     limit: Annotated[int, Query(ge=1, le=50)] = 10,
-) -> ProductAvailabilityRead:
-    origin = stores.resolve_origin(uow=uow, latitude=lat, longitude=lon, query=q)
-    low = settings.low_stock_threshold
-    items = service.availability_by_product(
-        uow=uow,
-        product_id=product_id,
-        latitude=origin.latitude,
-        longitude=origin.longitude,
-        limit=limit,
-        now=utcnow(),
-        low_threshold=int(low),
-    )
-    return ProductAvailabilityRead(
-        product_id=product_id,
-        origin=PlaceRead(latitude=origin.latitude, longitude=origin.longitude, label=origin.label),
-        items=[
-            StoreProductAvailabilityRead(
-                store=StoreSummaryRead.of(item.location),
-                distance_km=round(item.distance_km, 2),
-                opening=OpeningStatusRead.of(item.opening),
-                variants=[
-                    VariantAtStoreRead(variant_id=variant_id, available=available, level=level)
-                    for variant_id, (available, level) in item.variants.items()
+) -> Response:
+    def answer(uow: UnitOfWork) -> Response:
+        origin = stores.resolve_origin(uow=uow, latitude=lat, longitude=lon, query=q)
+        items = service.availability_by_product(
+            uow=uow,
+            product_id=product_id,
+            latitude=origin.latitude,
+            longitude=origin.longitude,
+            limit=limit,
+            now=utcnow(),
+            low_threshold=int(settings.low_stock_threshold),
+        )
+        uow.close()
+        return _json(
+            ProductAvailabilityRead(
+                product_id=product_id,
+                origin=PlaceRead(
+                    latitude=origin.latitude, longitude=origin.longitude, label=origin.label
+                ),
+                items=[
+                    StoreProductAvailabilityRead(
+                        store=StoreSummaryRead.of(item.location),
+                        distance_km=round(item.distance_km, 2),
+                        opening=OpeningStatusRead.of(item.opening),
+                        variants=[
+                            VariantAtStoreRead(variant_id=vid, available=available, level=level)
+                            for vid, (available, level) in item.variants.items()
+                        ],
+                    )
+                    for item in items
                 ],
             )
-            for item in items
-        ],
-    )
+        )
+
+    return await run_read(db, answer)
 
 
 @router.get("/stock", response_model=Page[StockLevelRead], summary="Stock rows, paginated")

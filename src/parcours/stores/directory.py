@@ -3,10 +3,15 @@
 The locator and availability run on every product page view. Locations change a few times a
 year, so reading them (with their services, hours and holidays) on every request is wasted work:
 each process keeps one snapshot per database and checks it with one small aggregate query
-(``count``, ``sum(revision)``, ``max(id)`` of ``locations``) before use. Every write through
-:mod:`parcours.stores.service` bumps the location's ``revision`` in SQL, so a change committed by
-any process is seen by the next read in every process. As a safety net against writes that
-bypass the service, a snapshot is also rebuilt after :data:`MAX_AGE_SECONDS`.
+(``count``, ``sum(revision)``, ``max(id)`` of ``locations``). Every write through
+:mod:`parcours.stores.service` bumps the location's ``revision`` in SQL, so the check sees a
+change committed by any process.
+
+The check itself runs at most every :data:`CHECK_INTERVAL_SECONDS` per process, and again as soon
+as this process committed any write (``Database.write_generation``). So a change is seen by every
+unit of work opened after its commit in the process that made it, and within
+:data:`CHECK_INTERVAL_SECONDS` (one second) in every other process. As a safety net against
+writes that bypass the service, a snapshot is also rebuilt after :data:`MAX_AGE_SECONDS`.
 
 Only read-only units of work use and fill the cache: a writing one may see its own uncommitted
 changes, which must never be shared.
@@ -37,6 +42,8 @@ from parcours.stores.models import (
 from parcours.stores.opening import Schedule
 
 MAX_AGE_SECONDS = 60.0
+#: How stale, at most, a snapshot may be when another process changed a location.
+CHECK_INTERVAL_SECONDS = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +91,8 @@ class StoreCard:
     # Opening answers of the current minute (see ``opening.py``): ten stores on every product
     # page ask the same questions many times a minute.
     memo: dict[Any, Any] = field(init=False, repr=False, default_factory=dict)
+    # Answer shapes of the card itself (``StoreSummaryRead``), built once: it never changes.
+    views: dict[Any, Any] = field(init=False, repr=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "schedule", Schedule.build(self))
@@ -95,11 +104,14 @@ class StoreCard:
         return Service(service).value in self.services
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Directory:
     version: tuple[Any, ...]
     built_at: float
     cards: dict[str, StoreCard]
+    # When the version was last found current, and this process's write generation then.
+    checked_at: float = 0.0
+    checked_generation: int = -1
 
 
 _snapshots: weakref.WeakKeyDictionary[Database, Directory] = weakref.WeakKeyDictionary()
@@ -111,7 +123,7 @@ _VERSION = select(
 
 
 def _version(uow: UnitOfWork) -> tuple[Any, ...]:
-    return tuple(uow.session.execute(_VERSION).one())
+    return tuple(uow.connection().execute(_VERSION).one())
 
 
 def load_cards(
@@ -125,7 +137,7 @@ def load_cards(
     if location_ids is not None and not location_ids:
         return {}
     services: dict[str, set[str]] = defaultdict(set)
-    for location_id, service in uow.session.execute(
+    for location_id, service in uow.connection().execute(
         scoped(
             select(LocationService.location_id, LocationService.service),
             LocationService.location_id,
@@ -133,7 +145,7 @@ def load_cards(
     ):
         services[location_id].add(service)
     hours: dict[str, list[HoursRow]] = defaultdict(list)
-    for location_id, weekday, opens, closes in uow.session.execute(
+    for location_id, weekday, opens, closes in uow.connection().execute(
         scoped(
             select(
                 OpeningHours.location_id,
@@ -146,7 +158,7 @@ def load_cards(
     ):
         hours[location_id].append(HoursRow(weekday, opens, closes))
     exceptions: dict[str, list[ExceptionRow]] = defaultdict(list)
-    for location_id, day, opens, closes, reason in uow.session.execute(
+    for location_id, day, opens, closes, reason in uow.connection().execute(
         scoped(
             select(
                 OpeningException.location_id,
@@ -161,7 +173,7 @@ def load_cards(
         exceptions[location_id].append(ExceptionRow(day, opens, closes, reason))
     cards = {}
     columns = [c for c in Location.__table__.columns if c.name != "revision"]
-    for row in uow.session.execute(scoped(select(*columns), Location.id)).mappings():
+    for row in uow.connection().execute(scoped(select(*columns), Location.id)).mappings():
         location_id = row["id"]
         cards[location_id] = StoreCard(
             **row,
@@ -173,19 +185,40 @@ def load_cards(
 
 
 def store_directory(uow: UnitOfWork) -> Directory:
-    """Every location as cards: the process's snapshot if still current, else a fresh one."""
-    version = _version(uow)  # first: data read after it is at least as new
+    """Every location as cards: the process's snapshot if still current, else a fresh one.
+
+    No query while the snapshot was checked less than :data:`CHECK_INTERVAL_SECONDS` ago and
+    this process committed nothing since; else the version query, and the four loads if it moved.
+    """
+    db = uow.db
+    # Read before the unit of work's first query: a write committed later is checked next time.
+    generation = uow.opened_generation
+    now = time.monotonic()
+    snapshot = _snapshots.get(db) if uow.read_only else None
+    if (
+        snapshot is not None
+        and snapshot.checked_generation == generation
+        and now - snapshot.checked_at < CHECK_INTERVAL_SECONDS
+    ):
+        return snapshot
+    version = _version(uow)  # before the cards: data read after it is at least as new
+    if (
+        snapshot is not None
+        and snapshot.version == version
+        and now - snapshot.built_at < MAX_AGE_SECONDS
+    ):
+        # Racing threads may both get here: each writes the same kind of answer.
+        snapshot.checked_at, snapshot.checked_generation = now, generation
+        return snapshot
+    snapshot = Directory(
+        version=version,
+        built_at=now,
+        cards=load_cards(uow),
+        checked_at=now,
+        checked_generation=generation,
+    )
     if uow.read_only:
-        snapshot = _snapshots.get(uow.db)
-        if (
-            snapshot is not None
-            and snapshot.version == version
-            and time.monotonic() - snapshot.built_at < MAX_AGE_SECONDS
-        ):
-            return snapshot
-    snapshot = Directory(version=version, built_at=time.monotonic(), cards=load_cards(uow))
-    if uow.read_only:
-        _snapshots[uow.db] = snapshot
+        _snapshots[db] = snapshot
     return snapshot
 
 

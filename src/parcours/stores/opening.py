@@ -8,15 +8,16 @@ zone."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from math import ceil
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 Locale = Literal["fr", "en"]
+T = TypeVar("T")
 
 #: How far ahead the next opening is looked for; a store shut longer shows "Fermé" alone.
 LOOKAHEAD_DAYS = 60
@@ -187,6 +188,22 @@ def _memo_for(location: Scheduled, at: datetime) -> dict[Any, Any] | None:
         memo.clear()  # racing threads at worst compute twice
         memo["minute"] = minute
     return memo
+
+
+def for_the_minute(
+    location: Scheduled, at: datetime, key: Hashable, compute: Callable[[datetime], T]
+) -> T:
+    """``compute(at)`` for answers that cannot change within a minute (hours are whole
+    minutes). A directory card computes it once per minute and key, from the minute's start;
+    a plain row computes it every time, from ``at``."""
+    at = _require_aware(at)
+    memo = _memo_for(location, at)
+    if memo is None:
+        return compute(at)
+    if key not in memo:
+        memo[key] = compute(at.replace(second=0, microsecond=0))
+    found: T = memo[key]
+    return found
 
 
 def opening_status(location: Scheduled, at: datetime) -> OpeningStatus:

@@ -269,6 +269,7 @@ class NearbyStores(BaseModel):
 class StoreSummaryRead(BaseModel):
     """What a shopper needs to pick a store from a list (no weekly hours)."""
 
+    model_config = ConfigDict(frozen=True)  # shared: a directory card keeps its summary
     id: str
     code: str
     name: str
@@ -283,6 +284,15 @@ class StoreSummaryRead(BaseModel):
 
     @classmethod
     def of(cls, location: Location | StoreCard) -> StoreSummaryRead:
+        if isinstance(location, StoreCard):
+            summary: StoreSummaryRead | None = location.views.get(cls)
+            if summary is None:
+                summary = location.views[cls] = cls._build(location)
+            return summary
+        return cls._build(location)
+
+    @classmethod
+    def _build(cls, location: Location | StoreCard) -> StoreSummaryRead:
         return cls(
             id=location.id,
             code=location.code,

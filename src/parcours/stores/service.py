@@ -33,6 +33,7 @@ from parcours.stores.models import (
 from parcours.stores.opening import (
     OpeningStatus,
     describe_moment,
+    for_the_minute,
     opening_status,
     ready_time,
 )
@@ -51,6 +52,7 @@ __all__ = [
     "describe_moment",
     "find_nearest_locations",
     "fold_city",
+    "for_the_minute",
     "get_location",
     "get_location_by_code",
     "get_locations",

@@ -76,11 +76,14 @@ class AccessPolicy:
         self.public = public
 
     async def __call__(self, request: Request) -> Principal:
-        from parcours.core.auth.http import resolve_principal
+        from parcours.core.auth.http import known_principal, resolve_principal
 
         principal: Principal | None = getattr(request.state, "principal", None)
         if principal is None:
-            principal = await run_in_threadpool(resolve_principal, request)
+            # A cached API key or no credentials at all: answered here, without a thread hop.
+            principal = known_principal(request)
+            if principal is None:
+                principal = await run_in_threadpool(resolve_principal, request)
             request.state.principal = principal
         if principal.kind == "staff" and request.method in UNSAFE_METHODS:
             await _verify_csrf(request, principal)
