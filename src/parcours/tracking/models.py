@@ -1,0 +1,60 @@
+"""The append-only event store: one row per message, laid out for day partitions.
+
+``day`` (the corrected timestamp's UTC date) leads an index with ``id``, so a day is one range
+scan today and one partition (PostgreSQL declarative partitioning, Parquet files) later.
+``(write_key_id, message_id)`` is unique: a retried message is stored once.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Date, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from parcours.core.db import Base, JSONDocument, UTCDateTime
+
+#: The write key id of events recorded by other contexts (an order at the till), not sent to
+#: the collection API: their message ids are unique among themselves.
+DOMAIN_SOURCE_KEY = "domain"
+
+
+class Event(Base):
+    __tablename__ = "events"
+    __table_args__ = (
+        UniqueConstraint("write_key_id", "message_id", name="uq_events_write_key_message"),
+        Index("ix_events_day_id", "day", "id"),
+        Index("ix_events_anonymous_id_timestamp", "anonymous_id", "timestamp"),
+        Index("ix_events_user_id_timestamp", "user_id", "timestamp"),
+        Index("ix_events_profile_id_timestamp", "profile_id", "timestamp"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)  # ev_…, sortable
+    day: Mapped[date] = mapped_column(Date)
+    message_id: Mapped[str] = mapped_column(String(200))
+    write_key_id: Mapped[str] = mapped_column(String(40))
+    source: Mapped[str] = mapped_column(String(20))  # the key's source: web, app, till, server…
+    type: Mapped[str] = mapped_column(String(10))  # track, identify, page, screen, group, alias
+    event: Mapped[str | None] = mapped_column(String(200), nullable=True)  # or page/screen name
+    properties: Mapped[dict[str, Any]] = mapped_column(JSONDocument, default=dict)
+    traits: Mapped[dict[str, Any]] = mapped_column(JSONDocument, default=dict)
+    context: Mapped[dict[str, Any]] = mapped_column(JSONDocument, default=dict)
+    anonymous_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    user_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    profile_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    group_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    previous_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    store_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    utm_campaign: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    utm_medium: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    utm_source: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    utm_term: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    utm_content: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    device_type: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    session_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    timestamp: Mapped[datetime] = mapped_column(UTCDateTime())  # corrected for clock skew
+    original_timestamp: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())

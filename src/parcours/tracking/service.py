@@ -1,0 +1,299 @@
+"""Use cases of the event store, called by other contexts: record a domain event, read the
+stream, attach events to a profile, a profile's timeline and activity, erasure and retention.
+
+Every function takes the caller's unit of work and flushes; none commits.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Select, and_, delete, func, or_, select, update
+
+from parcours.core.clock import as_utc, utcnow
+from parcours.core.errors import InvalidInput
+from parcours.core.pagination import decode_cursor, encode_cursor
+from parcours.core.uow import UnitOfWork
+from parcours.tracking.models import DOMAIN_SOURCE_KEY, Event
+from parcours.tracking.normalise import CHANNELS, normalise_event_name, strip_personal_data
+from parcours.tracking.store import insert_ignoring_duplicates, new_event_ids
+
+EVENT_TYPES = ("track", "identify", "page", "screen", "group", "alias")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class StoredEvent:
+    """One stored event, as other contexts see it."""
+
+    id: str
+    day: date
+    message_id: str
+    write_key_id: str
+    source: str
+    type: str
+    event: str | None
+    properties: dict[str, Any]
+    traits: dict[str, Any]
+    context: dict[str, Any]
+    anonymous_id: str | None
+    user_id: str | None
+    profile_id: str | None
+    group_id: str | None
+    previous_id: str | None
+    channel: str
+    store_id: str | None
+    utm_campaign: str | None
+    utm_medium: str | None
+    utm_source: str | None
+    utm_term: str | None
+    utm_content: str | None
+    device_type: str | None
+    session_id: str | None
+    timestamp: datetime
+    original_timestamp: datetime | None
+    sent_at: datetime | None
+    received_at: datetime
+
+
+_FIELDS = tuple(f.name for f in dataclasses.fields(StoredEvent))
+
+
+def _stored(row: Event) -> StoredEvent:
+    return StoredEvent(**{name: getattr(row, name) for name in _FIELDS})
+
+
+def record_domain_event(
+    *,
+    uow: UnitOfWork,
+    name: str,
+    properties: Mapping[str, Any],
+    channel: str,
+    occurred_at: datetime,
+    store_id: str | None = None,
+    user_id: str | None = None,
+    anonymous_id: str | None = None,
+    profile_id: str | None = None,
+    message_id: str | None = None,
+) -> str:
+    """Record another context's fact (an order placed at the till) in the event store, on the
+    same timeline as tracked events; returns the event id. A repeated ``message_id`` is stored
+    once (the first event's id is returned)."""
+    if channel not in CHANNELS:
+        raise InvalidInput(
+            f"unknown channel {channel!r}; one of {', '.join(CHANNELS)}", code="unknown_channel"
+        )
+    when = as_utc(occurred_at)
+    now = utcnow()
+    [event_id] = new_event_ids(1)
+    message_id = message_id or event_id
+    row = {
+        "id": event_id,
+        "day": when.date(),
+        "message_id": message_id,
+        "write_key_id": DOMAIN_SOURCE_KEY,
+        "source": DOMAIN_SOURCE_KEY,
+        "type": "track",
+        "event": normalise_event_name(name),
+        "properties": dict(properties),
+        "traits": {},
+        "context": {},
+        "anonymous_id": anonymous_id,
+        "user_id": user_id,
+        "profile_id": profile_id,
+        "group_id": None,
+        "previous_id": None,
+        "channel": channel,
+        "store_id": store_id,
+        "utm_campaign": None,
+        "utm_medium": None,
+        "utm_source": None,
+        "utm_term": None,
+        "utm_content": None,
+        "device_type": None,
+        "session_id": None,
+        "timestamp": when,
+        "original_timestamp": when,
+        "sent_at": None,
+        "received_at": now,
+    }
+    uow.session.flush()
+    insert_ignoring_duplicates(uow.session.connection(), [row])
+    stored = uow.session.scalar(
+        select(Event.id).where(
+            Event.write_key_id == DOMAIN_SOURCE_KEY, Event.message_id == message_id
+        )
+    )
+    return stored or event_id
+
+
+def read_events(
+    *,
+    uow: UnitOfWork,
+    after_id: str | None,
+    types: Sequence[str] | None = None,
+    limit: int = 500,
+    received_before: datetime | None = None,
+) -> list[StoredEvent]:
+    """Events in id order after ``after_id`` (a consumer's position in the stream).
+
+    Ids are given at commit, in commit order on SQLite (one writer at a time). On PostgreSQL,
+    where several committers (threads and processes) write side by side, a transaction may
+    commit a smaller id just after a reader went past it: a consumer that must miss nothing
+    passes ``received_before`` a few seconds in the past (e.g. ``utcnow() - 10 s``), so it only
+    reads events whose commits are long settled."""
+    query = select(Event).order_by(Event.id).limit(max(1, min(limit, 10_000)))
+    if after_id is not None:
+        query = query.where(Event.id > after_id)
+    if types:
+        query = query.where(Event.type.in_(list(types)))
+    if received_before is not None:
+        query = query.where(Event.received_at < as_utc(received_before))
+    return [_stored(row) for row in uow.session.scalars(query)]
+
+
+def assign_profile(
+    *,
+    uow: UnitOfWork,
+    profile_id: str,
+    anonymous_ids: Iterable[str] = (),
+    user_ids: Iterable[str] = (),
+    only_unassigned: bool = False,
+) -> int:
+    """Attach the events of these identifiers to a profile (after identify, merge, unmerge);
+    returns how many events changed."""
+    anonymous = sorted(set(anonymous_ids))
+    users = sorted(set(user_ids))
+    changed = 0
+    # Chunks keep each statement under the drivers' parameter limits.
+    for column, values in ((Event.anonymous_id, anonymous), (Event.user_id, users)):
+        for start in range(0, len(values), 500):
+            chunk = values[start : start + 500]
+            statement = (
+                update(Event)
+                .where(column.in_(chunk))
+                .where(Event.profile_id.is_distinct_from(profile_id))
+                .values(profile_id=profile_id)
+                .execution_options(synchronize_session=False)
+            )
+            if only_unassigned:
+                statement = statement.where(Event.profile_id.is_(None))
+            changed += uow.session.execute(statement).rowcount or 0  # type: ignore[attr-defined]
+    uow.session.flush()
+    return changed
+
+
+def events_of_profile(
+    *, uow: UnitOfWork, profile_id: str, limit: int = 50, cursor: str | None = None
+) -> tuple[list[StoredEvent], str | None]:
+    """A profile's events across channels, newest first, a page at a time."""
+    limit = max(1, min(limit, 200))
+    query: Select[Event] = (
+        select(Event)
+        .where(Event.profile_id == profile_id)
+        .order_by(Event.timestamp.desc(), Event.id.desc())
+        .limit(limit + 1)
+    )
+    if cursor is not None:
+        when_text, last_id = decode_cursor(cursor, arity=2)
+        try:
+            when = as_utc(datetime.fromisoformat(str(when_text)))
+        except ValueError:
+            raise InvalidInput("this cursor is not one we issued", code="invalid_cursor") from None
+        query = query.where(
+            or_(Event.timestamp < when, and_(Event.timestamp == when, Event.id < str(last_id)))
+        )
+    rows = [_stored(row) for row in uow.session.scalars(query)]
+    page, more = rows[:limit], len(rows) > limit
+    next_cursor = encode_cursor(page[-1].timestamp.isoformat(), page[-1].id) if more else None
+    return page, next_cursor
+
+
+def profile_activity(*, uow: UnitOfWork, profile_id: str) -> dict[str, Any]:
+    """First and last seen per channel and counts per event name, from one grouped query."""
+    rows = uow.session.execute(
+        select(
+            Event.channel,
+            func.coalesce(Event.event, Event.type),
+            func.count(),
+            func.min(Event.timestamp),
+            func.max(Event.timestamp),
+        )
+        .where(Event.profile_id == profile_id)
+        .group_by(Event.channel, func.coalesce(Event.event, Event.type))
+    ).all()
+    channels: dict[str, dict[str, Any]] = {}
+    counts: dict[str, int] = {}
+    for channel, name, count, first, last in rows:
+        first, last = _as_datetime(first), _as_datetime(last)
+        seen = channels.setdefault(channel, {"first_seen": first, "last_seen": last, "events": 0})
+        seen["first_seen"] = min(seen["first_seen"], first)
+        seen["last_seen"] = max(seen["last_seen"], last)
+        seen["events"] += count
+        counts[name] = counts.get(name, 0) + count
+    return {
+        "channels": channels,
+        "counts": counts,
+        "total": sum(counts.values()),
+        "first_seen": min((c["first_seen"] for c in channels.values()), default=None),
+        "last_seen": max((c["last_seen"] for c in channels.values()), default=None),
+    }
+
+
+def _as_datetime(value: Any) -> datetime:
+    """Aggregates bypass the column type on SQLite: they come back as text."""
+    if isinstance(value, datetime):
+        return as_utc(value)
+    return as_utc(datetime.fromisoformat(str(value)))
+
+
+def anonymise_events_of(*, uow: UnitOfWork, profile_id: str) -> int:
+    """Remove a person's personal data from their events (identifiers, traits, IP, user agent,
+    URL queries, personal properties), keeping name, time, channel and store so aggregate counts
+    stay. Returns how many events were anonymised."""
+    changed = 0
+    while True:
+        rows = list(
+            uow.session.scalars(select(Event).where(Event.profile_id == profile_id).limit(500))
+        )
+        if not rows:
+            break
+        for row in rows:
+            row.properties, row.context = strip_personal_data(row.properties, row.context)
+            row.traits = {}
+            row.anonymous_id = row.user_id = row.profile_id = None
+            row.group_id = row.previous_id = None
+        uow.session.flush()
+        changed += len(rows)
+    return changed
+
+
+def erase_profile_events(*, uow: UnitOfWork, profile_id: str) -> int:
+    """Right to erasure on the event store: the person's events lose every piece of personal
+    data (see :func:`anonymise_events_of`); the anonymous facts stay for aggregate counts."""
+    return anonymise_events_of(uow=uow, profile_id=profile_id)
+
+
+def delete_events_older_than(*, uow: UnitOfWork, cutoff: datetime) -> int:
+    """Retention: delete events whose corrected time is before ``cutoff``; returns the count."""
+    cutoff = as_utc(cutoff)
+    deleted = 0
+    # By day first (the partition key, indexed), in slices so one transaction stays bounded.
+    while True:
+        ids = list(
+            uow.session.scalars(
+                select(Event.id)
+                .where(Event.day <= cutoff.date(), Event.timestamp < cutoff)
+                .limit(5000)
+            )
+        )
+        if not ids:
+            break
+        uow.session.execute(
+            delete(Event).where(Event.id.in_(ids)).execution_options(synchronize_session=False)
+        )
+        deleted += len(ids)
+    uow.session.flush()
+    return deleted

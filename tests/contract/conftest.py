@@ -1,0 +1,11 @@
+"""A live Parcours server on loopback for real third-party clients (the analytics SDKs)."""
+
+from __future__ import annotations
+
+import socket
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
