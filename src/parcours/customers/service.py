@@ -1,0 +1,1292 @@
+"""Use cases of customers: resolve identities into profiles, merge and unmerge them, record
+consent, answer ``can_contact``, export and erase a person's data.
+
+Identity rules (:class:`IdentityRules`) say which identifier kinds a profile may hold only one
+value of (``user_id``, ``email``, ``loyalty_card`` by default) and which may move from one
+profile to another (anonymous and device ids: a shared computer, a second-hand phone). Whatever
+the rules, two profiles that each carry a different *verified* email are never merged
+automatically: a conflict is recorded for a person to decide.
+
+Events follow profiles through :mod:`parcours.tracking.service` (``assign_profile``). Nothing
+here logs an email, a phone number or a trait: logs and event payloads carry ids only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import phonenumbers
+from pydantic_core import to_jsonable_python
+from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from parcours.core.clock import utcnow
+from parcours.core.errors import Conflict, DomainError, InvalidInput, NotFound
+from parcours.core.events import DomainEvent
+from parcours.core.ids import new_id
+from parcours.core.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, encode_cursor
+from parcours.core.uow import UnitOfWork
+from parcours.customers.events import (
+    ConsentChanged,
+    CustomerErased,
+    CustomerIdentified,
+    ProfilesMerged,
+    ProfilesUnmerged,
+)
+from parcours.customers.models import (
+    ConsentPurpose,
+    ConsentRecord,
+    Erasure,
+    Identifier,
+    IdentifierKind,
+    IdentityConflict,
+    Merge,
+    Profile,
+    ProjectionCursor,
+)
+from parcours.tracking import service as tracking
+
+log = logging.getLogger("parcours.customers")
+
+K = IdentifierKind
+
+#: When identifiers of several profiles meet, the profile found by the first kind in this order
+#: survives; a lower kind that breaks a rule is the one left out.
+PRIORITY: tuple[IdentifierKind, ...] = (
+    K.USER_ID,
+    K.LOYALTY_CARD,
+    K.EMAIL,
+    K.PHONE,
+    K.DEVICE_ID,
+    K.ANONYMOUS_ID,
+)
+
+#: Trait keys that carry identifiers (Segment spells them both ways); kept as identifiers, not
+#: as traits, so that erasure has one place to clear.
+_TRAIT_IDENTIFIERS: dict[str, IdentifierKind] = {
+    "email": K.EMAIL,
+    "phone": K.PHONE,
+    "loyalty_card": K.LOYALTY_CARD,
+    "loyaltyCard": K.LOYALTY_CARD,
+    "device_id": K.DEVICE_ID,
+    "deviceId": K.DEVICE_ID,
+}
+_TRAIT_VERIFIED: dict[str, IdentifierKind] = {
+    "email_verified": K.EMAIL,
+    "emailVerified": K.EMAIL,
+    "phone_verified": K.PHONE,
+    "phoneVerified": K.PHONE,
+}
+MAX_IDENTIFIER_LENGTH = 200
+MAX_TRAITS = 100
+
+#: Marketing purposes and the one channel each allows: ``can_contact`` checks both.
+CONTACT_CHANNELS: dict[ConsentPurpose, str] = {
+    ConsentPurpose.MARKETING_EMAIL: "email",
+    ConsentPurpose.MARKETING_SMS: "sms",
+    ConsentPurpose.MARKETING_PUSH: "push",
+}
+#: The identifier a channel needs to reach someone (push tokens live with notifications).
+_CONTACT_POINTS: dict[str, IdentifierKind] = {"email": K.EMAIL, "sms": K.PHONE}
+
+ANONYMISE = "anonymise"
+DROP = "drop"
+
+
+class Gone(DomainError):
+    status, code, title = 410, "customer_erased", "Erased"
+
+
+class IdentityRaced(Conflict):
+    """Another transaction linked one of these identifiers first: identify again."""
+
+    code = "identify_raced"
+
+
+#: How often ``identify`` starts again when a concurrent one linked an identifier first.
+RACE_RETRIES = 3
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class IdentityRules:
+    """What a retailer decides about identities; the defaults suit most shops."""
+
+    #: A profile holds at most one value of these kinds: two profiles with different values are
+    #: different people and are never merged automatically.
+    unique_kinds: frozenset[IdentifierKind] = frozenset({K.USER_ID, K.EMAIL, K.LOYALTY_CARD})
+    #: These may move to the profile that identifies with them last.
+    movable_kinds: frozenset[IdentifierKind] = frozenset({K.ANONYMOUS_ID, K.DEVICE_ID})
+    #: Phone numbers written without a country code are read in this region.
+    phone_region: str = "FR"
+
+
+DEFAULT_RULES = IdentityRules()
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Claim:
+    """An identifier someone presents, normalised."""
+
+    kind: IdentifierKind
+    value: str
+    verified: bool = False
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.kind.value, self.value)
+
+
+# --- normalisation ----------------------------------------------------------------------------
+
+
+def normalise_email(value: object) -> str | None:
+    """Trimmed, lower-case; ``None`` when it cannot be an address."""
+    if not isinstance(value, str):
+        return None
+    email = value.strip().lower()
+    local, at, domain = email.partition("@")
+    if not at or not local or "." not in domain or "@" in domain or any(c.isspace() for c in email):
+        return None
+    return email if len(email) <= 320 else None
+
+
+def normalise_phone(value: object, *, region: str = "FR") -> str | None:
+    """E.164 (``+33612345678``); ``None`` when it is not a valid number."""
+    if not isinstance(value, str | int):
+        return None
+    try:
+        number = phonenumbers.parse(str(value), region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def normalise_identifier(kind: IdentifierKind, value: object, *, region: str = "FR") -> str | None:
+    """The stored form of an identifier, or ``None`` when the value is not one."""
+    if kind is K.EMAIL:
+        return normalise_email(value)
+    if kind is K.PHONE:
+        return normalise_phone(value, region=region)
+    if not isinstance(value, str | int) or isinstance(value, bool):
+        return None
+    text = str(value).strip()
+    if kind is K.LOYALTY_CARD:
+        text = "".join(text.split()).upper()
+    if not text or len(text) > MAX_IDENTIFIER_LENGTH:
+        return None
+    return text
+
+
+def mask_identifier(kind: str, value: str) -> str:
+    """What an associate's screen shows: enough to confirm with the person, not to copy."""
+    if kind == K.EMAIL:
+        local, _, domain = value.partition("@")
+        return f"{local[:1]}***@{domain}"
+    if kind == K.PHONE:
+        return f"{value[:3]}{'*' * max(0, len(value) - 5)}{value[-2:]}"
+    return value
+
+
+def _claims(
+    *,
+    anonymous_id: str | None,
+    user_id: str | None,
+    device_id: str | None,
+    traits: Mapping[str, Any],
+    trusted: bool,
+    verified: Iterable[IdentifierKind],
+    rules: IdentityRules,
+) -> list[Claim]:
+    raw: dict[IdentifierKind, object] = {}
+    for key, kind in _TRAIT_IDENTIFIERS.items():
+        if traits.get(key) is not None:
+            raw.setdefault(kind, traits[key])
+    for kind, given in ((K.USER_ID, user_id), (K.ANONYMOUS_ID, anonymous_id)):
+        if given is not None:
+            raw[kind] = given
+    if device_id is not None:
+        raw[K.DEVICE_ID] = device_id
+    verified_kinds = set(verified)
+    if trusted:  # only a server may say an address was verified
+        verified_kinds |= {kind for key, kind in _TRAIT_VERIFIED.items() if traits.get(key) is True}
+    claims = []
+    for kind in PRIORITY:
+        if kind not in raw:
+            continue
+        value = normalise_identifier(kind, raw[kind], region=rules.phone_region)
+        if value is None:
+            log.info("identifier ignored: not valid", extra={"kind": kind.value})
+            continue
+        claims.append(Claim(kind, value, kind in verified_kinds))
+    return claims
+
+
+def _plain_traits(traits: Mapping[str, Any]) -> dict[str, Any]:
+    """Traits without the identifiers (kept in their own table) and verification flags."""
+    skip = set(_TRAIT_IDENTIFIERS) | set(_TRAIT_VERIFIED) | {"userId", "user_id", "anonymousId"}
+    return {k: v for k, v in list(traits.items())[:MAX_TRAITS] if k not in skip}
+
+
+# --- reading profiles -------------------------------------------------------------------------
+
+
+def resolve_profile(*, uow: UnitOfWork, profile_id: str) -> Profile:
+    """The live profile an id stands for today: merged profiles lead to their survivor."""
+    profile = uow.session.get(Profile, profile_id)
+    if profile is None:
+        raise NotFound("no customer with this id", code="customer_not_found")
+    hops = 0
+    while profile.merged_into is not None and hops < 100:
+        following = uow.session.get(Profile, profile.merged_into)
+        if following is None:
+            break
+        profile, hops = following, hops + 1
+    return profile
+
+
+def get_live_profile(*, uow: UnitOfWork, profile_id: str) -> Profile:
+    """Like :func:`resolve_profile`, refusing an erased profile (410)."""
+    profile = resolve_profile(uow=uow, profile_id=profile_id)
+    if profile.erased_at is not None:
+        raise Gone("this customer's data was erased")
+    return profile
+
+
+def identifiers_of(*, uow: UnitOfWork, profile_id: str) -> list[Identifier]:
+    """A profile's identifiers, by kind then first seen."""
+    return list(
+        uow.session.scalars(
+            select(Identifier)
+            .where(Identifier.profile_id == profile_id)
+            .order_by(Identifier.kind, Identifier.first_seen, Identifier.id)
+        )
+    )
+
+
+def find_profile(*, uow: UnitOfWork, kind: IdentifierKind, value: str) -> Profile | None:
+    """The profile an email, phone, loyalty card (or any identifier) points at, if any."""
+    normalised = normalise_identifier(kind, value, region=DEFAULT_RULES.phone_region)
+    if normalised is None:
+        raise InvalidInput(f"this is not a valid {kind.value}", code="invalid_identifier")
+    row = uow.session.scalar(
+        select(Identifier).where(Identifier.kind == kind.value, Identifier.value == normalised)
+    )
+    return None if row is None else resolve_profile(uow=uow, profile_id=row.profile_id)
+
+
+def merged_profile_ids(*, uow: UnitOfWork, profile_id: str) -> list[str]:
+    """Every profile merged (directly or through others) into this one, not undone."""
+    found: list[str] = []
+    frontier = [profile_id]
+    while frontier:
+        children = list(
+            uow.session.scalars(select(Profile.id).where(Profile.merged_into.in_(frontier)))
+        )
+        found.extend(children)
+        frontier = children
+    return found
+
+
+# --- identity resolution ----------------------------------------------------------------------
+
+
+def _view(identifiers: Iterable[Identifier | Claim]) -> dict[str, set[tuple[str, bool]]]:
+    view: dict[str, set[tuple[str, bool]]] = {}
+    for item in identifiers:
+        view.setdefault(str(item.kind), set()).add((item.value, item.verified))
+    return view
+
+
+def _rule_broken(
+    a: Mapping[str, set[tuple[str, bool]]],
+    b: Mapping[str, set[tuple[str, bool]]],
+    rules: IdentityRules,
+) -> tuple[str, str] | None:
+    """Why two sets of identifiers cannot be one person, or ``None`` when they can."""
+    verified_a = {v for v, ok in a.get(K.EMAIL.value, ()) if ok}
+    verified_b = {v for v, ok in b.get(K.EMAIL.value, ()) if ok}
+    if verified_a and verified_b and verified_a.isdisjoint(verified_b):
+        return ("verified_emails_differ", K.EMAIL.value)
+    for kind in sorted(rules.unique_kinds):
+        values_a = {v for v, _ in a.get(kind.value, ())}
+        values_b = {v for v, _ in b.get(kind.value, ())}
+        if values_a and values_b and values_a.isdisjoint(values_b):
+            return ("unique_kind", kind.value)
+    return None
+
+
+def _record_conflict(
+    uow: UnitOfWork,
+    *,
+    profile_id: str,
+    other_profile_id: str | None,
+    reason: str,
+    kind: str,
+    at: datetime,
+) -> None:
+    pair = [profile_id, other_profile_id]
+    open_already = uow.session.scalar(
+        select(IdentityConflict.id).where(
+            IdentityConflict.resolved_at.is_(None),
+            IdentityConflict.reason == reason,
+            IdentityConflict.kind == kind,
+            or_(
+                and_(
+                    IdentityConflict.profile_id == pair[0],
+                    IdentityConflict.other_profile_id.is_not_distinct_from(pair[1]),
+                ),
+                and_(
+                    IdentityConflict.profile_id == pair[1],
+                    IdentityConflict.other_profile_id == pair[0],
+                ),
+            ),
+        )
+    )
+    if open_already is None:
+        uow.session.add(
+            IdentityConflict(
+                id=new_id("icf"),
+                profile_id=profile_id,
+                other_profile_id=other_profile_id,
+                reason=reason,
+                kind=kind,
+                detected_at=at,
+            )
+        )
+    log.warning(
+        "identity conflict: profiles not merged",
+        extra={"profile_id": profile_id, "other_profile_id": other_profile_id, "reason": reason},
+    )
+
+
+def _new_profile(uow: UnitOfWork, at: datetime) -> Profile:
+    profile = Profile(id=new_id("cus"), traits={}, created_at=at, updated_at=at)
+    uow.session.add(profile)
+    uow.session.flush()
+    return profile
+
+
+def _attach(uow: UnitOfWork, profile: Profile, claim: Claim, at: datetime) -> Identifier:
+    """Insert a new identifier; :class:`IdentityRaced` if another transaction just took it."""
+    row = Identifier(
+        id=new_id("cid"),
+        profile_id=profile.id,
+        kind=claim.kind.value,
+        value=claim.value,
+        verified=claim.verified,
+        first_seen=at,
+        last_seen=at,
+    )
+    try:
+        with uow.session.begin_nested():
+            uow.session.add(row)
+    except IntegrityError:
+        raise IdentityRaced(
+            "someone else identified with this identifier at the same moment; try again"
+        ) from None
+    return row
+
+
+def identify(
+    *,
+    uow: UnitOfWork,
+    anonymous_id: str | None = None,
+    user_id: str | None = None,
+    traits: Mapping[str, Any] | None = None,
+    channel: str,
+    at: datetime | None = None,
+    device_id: str | None = None,
+    verified: Iterable[IdentifierKind] = (),
+    trusted: bool = False,
+    rules: IdentityRules = DEFAULT_RULES,
+) -> Profile:
+    """Find (or create) the profile these identifiers belong to, link the new ones, merge the
+    profiles they reveal to be one person when the rules allow it, and store the traits.
+
+    ``trusted``: the caller is a server, whose ``email_verified`` / ``phone_verified`` traits are
+    believed; ``verified`` names kinds the caller verified itself."""
+    at = at or utcnow()
+    traits = traits or {}
+    claims = _claims(
+        anonymous_id=anonymous_id,
+        user_id=user_id,
+        device_id=device_id,
+        traits=traits,
+        trusted=trusted,
+        verified=verified,
+        rules=rules,
+    )
+    if not claims:
+        raise InvalidInput(
+            "identify needs at least one identifier: anonymous id, user id, email, phone, "
+            "loyalty card or device id",
+            code="nothing_to_identify",
+        )
+    # Two channels may identify the same new person at the same moment: the one that loses
+    # the race on an identifier starts again from a savepoint and finds the winner's profile.
+    for attempt in range(RACE_RETRIES):
+        pending: list[DomainEvent] = []
+        try:
+            with uow.session.begin_nested():
+                target, new_profile = _resolve(uow, claims, traits, rules, at, pending)
+            break
+        except IdentityRaced:
+            if attempt == RACE_RETRIES - 1:
+                raise
+    for recorded in pending:
+        uow.record(recorded)
+    uow.record(CustomerIdentified(profile_id=target.id, channel=channel, new_profile=new_profile))
+    return target
+
+
+def _resolve(
+    uow: UnitOfWork,
+    claims: Sequence[Claim],
+    traits: Mapping[str, Any],
+    rules: IdentityRules,
+    at: datetime,
+    pending: list[DomainEvent],
+) -> tuple[Profile, bool]:
+    """One attempt of :func:`identify`: the profile, and whether it is new."""
+    existing = {
+        (row.kind, row.value): row
+        for row in uow.session.scalars(
+            select(Identifier).where(
+                or_(*(and_(Identifier.kind == k, Identifier.value == v) for k, v in _keys(claims)))
+            )
+        )
+    }
+    kinds_found_by: dict[str, set[IdentifierKind]] = {}
+    for claim in claims:
+        found = existing.get(claim.key)
+        if found is not None:
+            kinds_found_by.setdefault(found.profile_id, set()).add(claim.kind)
+
+    target: Profile | None = None
+    view_claims = list(claims)
+    for claim in claims:  # in priority order: the best-identified profile survives
+        found = existing.get(claim.key)
+        if found is None or found.profile_id not in kinds_found_by:
+            continue
+        profile = resolve_profile(uow=uow, profile_id=found.profile_id)
+        movable_only = kinds_found_by.pop(found.profile_id) <= rules.movable_kinds
+        theirs = _view(identifiers_of(uow=uow, profile_id=profile.id))
+        ours = _view(
+            [*view_claims, *(identifiers_of(uow=uow, profile_id=target.id) if target else ())]
+        )
+        broken = _rule_broken(ours, theirs, rules)
+        if target is None and (broken is None or not movable_only):
+            target = profile
+            continue
+        if target is not None and target.id == profile.id:
+            continue
+        if broken is None and target is not None:
+            _merge(
+                uow,
+                survivor=target,
+                merged=profile,
+                reason="identify",
+                by="identity",
+                at=at,
+                pending=pending,
+            )
+            continue
+        if not movable_only:
+            # A different person: leave their identifiers with them and say so.
+            _record_conflict(
+                uow,
+                profile_id=target.id if target else profile.id,
+                other_profile_id=profile.id if target else None,
+                reason=broken[0] if broken else "unique_kind",
+                kind=broken[1] if broken else claim.kind.value,
+                at=at,
+            )
+            view_claims = [
+                c
+                for c in view_claims
+                if (row := existing.get(c.key)) is None or row.profile_id != profile.id
+            ]
+        # Movable-only and incompatible: a shared device; its identifiers move below.
+
+    new_profile = target is None
+    if target is None:
+        target = _new_profile(uow, at)
+    linked = _link_claims(uow, target, claims, existing, rules, at)
+
+    plain = _plain_traits(traits)
+    if plain:
+        target.traits = {**target.traits, **plain}
+    target.updated_at = max(target.updated_at, at)
+    uow.session.flush()
+    if linked:
+        tracking.assign_profile(
+            uow=uow,
+            profile_id=target.id,
+            anonymous_ids=[c.value for c in linked if c.kind is K.ANONYMOUS_ID],
+            user_ids=[c.value for c in linked if c.kind is K.USER_ID],
+            only_unassigned=True,
+        )
+    return target, new_profile
+
+
+def _keys(claims: Sequence[Claim]) -> list[tuple[str, str]]:
+    return [c.key for c in claims]
+
+
+def _link_claims(
+    uow: UnitOfWork,
+    target: Profile,
+    claims: Sequence[Claim],
+    existing: Mapping[tuple[str, str], Identifier],
+    rules: IdentityRules,
+    at: datetime,
+) -> list[Claim]:
+    """Attach new identifiers to ``target`` and take over movable ones; returns the claims that
+    now point at it and did not before."""
+    linked: list[Claim] = []
+    held = identifiers_of(uow=uow, profile_id=target.id)
+    for claim in claims:
+        row = existing.get(claim.key)
+        if row is None:
+            clash = claim.kind in rules.unique_kinds and any(
+                i.kind == claim.kind.value and i.value != claim.value for i in held
+            )
+            if clash:
+                _record_conflict(
+                    uow,
+                    profile_id=target.id,
+                    other_profile_id=None,
+                    reason="unique_kind",
+                    kind=claim.kind.value,
+                    at=at,
+                )
+                continue
+            held.append(_attach(uow, target, claim, at))
+            linked.append(claim)
+            continue
+        if row.profile_id != target.id:
+            if claim.kind not in rules.movable_kinds:
+                continue
+            row.profile_id = target.id
+            linked.append(claim)
+        row.last_seen = max(row.last_seen, at)
+        row.verified = row.verified or claim.verified
+    uow.session.flush()
+    return linked
+
+
+def alias(
+    *,
+    uow: UnitOfWork,
+    previous_id: str,
+    user_id: str,
+    channel: str = "web",
+    at: datetime | None = None,
+    rules: IdentityRules = DEFAULT_RULES,
+) -> Profile:
+    """Say that ``previous_id`` (an anonymous id, or an earlier user id) and ``user_id`` are
+    the same person."""
+    at = at or utcnow()
+    previous = uow.session.scalar(
+        select(Identifier).where(
+            Identifier.kind == K.USER_ID.value, Identifier.value == previous_id.strip()
+        )
+    )
+    if previous is None:
+        return identify(
+            uow=uow,
+            anonymous_id=previous_id,
+            user_id=user_id,
+            channel=channel,
+            at=at,
+            rules=rules,
+        )
+    profile = resolve_profile(uow=uow, profile_id=previous.profile_id)
+    current = uow.session.scalar(
+        select(Identifier).where(
+            Identifier.kind == K.USER_ID.value, Identifier.value == user_id.strip()
+        )
+    )
+    if current is None:
+        # An alias is the one way a profile gets a second user id: the caller says so.
+        claim = Claim(K.USER_ID, user_id.strip())
+        _link_claims(
+            uow, profile, [claim], {}, dataclasses.replace(rules, unique_kinds=frozenset()), at
+        )
+        tracking.assign_profile(
+            uow=uow, profile_id=profile.id, user_ids=[claim.value], only_unassigned=True
+        )
+    elif current.profile_id != profile.id:
+        other = resolve_profile(uow=uow, profile_id=current.profile_id)
+        # The two user ids are the alias's own claim; every other rule still holds.
+        relaxed = dataclasses.replace(rules, unique_kinds=rules.unique_kinds - {K.USER_ID})
+        broken = _rule_broken(
+            _view(identifiers_of(uow=uow, profile_id=profile.id)),
+            _view(identifiers_of(uow=uow, profile_id=other.id)),
+            relaxed,
+        )
+        if broken is None:
+            _merge(uow, survivor=profile, merged=other, reason="alias", by="identity", at=at)
+        else:
+            _record_conflict(
+                uow,
+                profile_id=profile.id,
+                other_profile_id=other.id,
+                reason=broken[0],
+                kind=broken[1],
+                at=at,
+            )
+    uow.record(CustomerIdentified(profile_id=profile.id, channel=channel, new_profile=False))
+    return profile
+
+
+# --- merge and unmerge ------------------------------------------------------------------------
+
+
+def merge_profiles(
+    *,
+    uow: UnitOfWork,
+    survivor_id: str,
+    merged_id: str,
+    by: str,
+    reason: str = "manual",
+    force: bool = False,
+    at: datetime | None = None,
+    rules: IdentityRules = DEFAULT_RULES,
+) -> Merge:
+    """Merge one profile into another, recorded so it can be undone. The rules are checked
+    unless ``force`` (a person who looked at both profiles decided)."""
+    survivor = get_live_profile(uow=uow, profile_id=survivor_id)
+    merged = get_live_profile(uow=uow, profile_id=merged_id)
+    if survivor.id == merged.id:
+        raise Conflict("these ids are already one profile", code="same_profile")
+    if not force:
+        broken = _rule_broken(
+            _view(identifiers_of(uow=uow, profile_id=survivor.id)),
+            _view(identifiers_of(uow=uow, profile_id=merged.id)),
+            rules,
+        )
+        if broken is not None:
+            raise Conflict(
+                f"these profiles look like two people ({broken[0]}: {broken[1]}); "
+                "send force=true to merge them anyway",
+                code="profiles_conflict",
+                reason=broken[0],
+                kind=broken[1],
+            )
+    return _merge(uow, survivor=survivor, merged=merged, reason=reason, by=by, at=at or utcnow())
+
+
+def _merge(
+    uow: UnitOfWork,
+    *,
+    survivor: Profile,
+    merged: Profile,
+    reason: str,
+    by: str,
+    at: datetime,
+    pending: list[DomainEvent] | None = None,
+) -> Merge:
+    moved = identifiers_of(uow=uow, profile_id=merged.id)
+    consents = list(
+        uow.session.scalars(select(ConsentRecord).where(ConsentRecord.profile_id == merged.id))
+    )
+    for row in moved:
+        row.profile_id = survivor.id
+    for consent in consents:
+        consent.profile_id = survivor.id
+    taken = {k: v for k, v in merged.traits.items() if k not in survivor.traits}
+    if taken:
+        survivor.traits = {**survivor.traits, **taken}
+    survivor.updated_at = merged.updated_at = max(survivor.updated_at, at)
+    merged.merged_into = survivor.id
+    merge = Merge(
+        id=new_id("mrg"),
+        survivor_id=survivor.id,
+        merged_id=merged.id,
+        identifier_ids=[row.id for row in moved],
+        consent_ids=[c.id for c in consents],
+        traits_taken=taken,
+        reason=reason,
+        merged_by=by,
+        merged_at=at,
+    )
+    uow.session.add(merge)
+    uow.session.flush()
+    tracking.assign_profile(
+        uow=uow,
+        profile_id=survivor.id,
+        anonymous_ids=[r.value for r in moved if r.kind == K.ANONYMOUS_ID.value],
+        user_ids=[r.value for r in moved if r.kind == K.USER_ID.value],
+    )
+    merged_event = ProfilesMerged(
+        merge_id=merge.id, survivor_id=survivor.id, merged_id=merged.id, reason=reason
+    )
+    if pending is None:
+        uow.record(merged_event)
+    else:  # recorded by the caller once its attempt holds
+        pending.append(merged_event)
+    log.info(
+        "profiles merged",
+        extra={"merge_id": merge.id, "survivor_id": survivor.id, "merged_id": merged.id},
+    )
+    return merge
+
+
+def get_merge(*, uow: UnitOfWork, merge_id: str) -> Merge:
+    merge = uow.session.get(Merge, merge_id)
+    if merge is None:
+        raise NotFound("no merge with this id", code="merge_not_found")
+    return merge
+
+
+def unmerge(*, uow: UnitOfWork, merge_id: str, by: str, at: datetime | None = None) -> Merge:
+    """Undo a merge: both profiles back as they were, with their identifiers, consents, traits
+    and events. Identifiers linked to the survivor after the merge stay with it."""
+    at = at or utcnow()
+    merge = get_merge(uow=uow, merge_id=merge_id)
+    if merge.undone_at is not None:
+        raise Conflict("this merge was already undone", code="merge_already_undone")
+    survivor = uow.session.get(Profile, merge.survivor_id)
+    merged = uow.session.get(Profile, merge.merged_id)
+    if survivor is None or merged is None:
+        raise Conflict("a profile of this merge no longer exists", code="merge_not_undoable")
+    if survivor.erased_at is not None or merged.erased_at is not None:
+        raise Gone("a profile of this merge was erased: there is nothing to restore")
+    if merged.merged_into != survivor.id or survivor.merged_into is not None:
+        raise Conflict(
+            "the survivor was merged again since: undo that merge first",
+            code="merge_not_undoable",
+        )
+    back = list(
+        uow.session.scalars(
+            select(Identifier).where(
+                Identifier.id.in_(merge.identifier_ids or [""]),
+                Identifier.profile_id == survivor.id,
+            )
+        )
+    )
+    for row in back:
+        row.profile_id = merged.id
+    if merge.consent_ids:
+        uow.session.execute(
+            update(ConsentRecord)
+            .where(ConsentRecord.id.in_(merge.consent_ids), ConsentRecord.profile_id == survivor.id)
+            .values(profile_id=merged.id)
+            .execution_options(synchronize_session=False)
+        )
+    traits = dict(survivor.traits)
+    for key, value in merge.traits_taken.items():
+        if traits.get(key) == value:
+            del traits[key]
+    survivor.traits = traits
+    merged.merged_into = None
+    survivor.updated_at = merged.updated_at = max(survivor.updated_at, at)
+    merge.undone_at, merge.undone_by = at, by
+    uow.session.flush()
+    tracking.assign_profile(
+        uow=uow,
+        profile_id=merged.id,
+        anonymous_ids=[r.value for r in back if r.kind == K.ANONYMOUS_ID.value],
+        user_ids=[r.value for r in back if r.kind == K.USER_ID.value],
+    )
+    uow.record(ProfilesUnmerged(merge_id=merge.id, survivor_id=survivor.id, merged_id=merged.id))
+    log.info("merge undone", extra={"merge_id": merge.id})
+    return merge
+
+
+def merges_of(*, uow: UnitOfWork, profile_ids: Sequence[str]) -> list[Merge]:
+    """Every merge a profile took part in, oldest first."""
+    return list(
+        uow.session.scalars(
+            select(Merge)
+            .where(or_(Merge.survivor_id.in_(profile_ids), Merge.merged_id.in_(profile_ids)))
+            .order_by(Merge.merged_at, Merge.id)
+        )
+    )
+
+
+def conflicts_of(*, uow: UnitOfWork, profile_ids: Sequence[str]) -> list[IdentityConflict]:
+    return list(
+        uow.session.scalars(
+            select(IdentityConflict)
+            .where(
+                or_(
+                    IdentityConflict.profile_id.in_(profile_ids),
+                    IdentityConflict.other_profile_id.in_(profile_ids),
+                )
+            )
+            .order_by(IdentityConflict.detected_at, IdentityConflict.id)
+        )
+    )
+
+
+# --- consent ----------------------------------------------------------------------------------
+
+
+def record_consent(
+    *,
+    uow: UnitOfWork,
+    profile_id: str,
+    purpose: ConsentPurpose,
+    granted: bool,
+    channel: str,
+    wording_version: str,
+    at: datetime | None = None,
+    by: str | None = None,
+    events_without_consent: str = ANONYMISE,
+) -> ConsentRecord:
+    """Append a grant or a withdrawal. Withdrawing analytics consent strips the person's
+    identifiers from the events already stored (the event store keeps anonymous facts)."""
+    profile = get_live_profile(uow=uow, profile_id=profile_id)
+    purpose = ConsentPurpose(purpose)
+    record = ConsentRecord(
+        id=new_id("cns"),
+        profile_id=profile.id,
+        purpose=purpose.value,
+        granted=granted,
+        channel=channel,
+        wording_version=wording_version,
+        recorded_at=at or utcnow(),
+        recorded_by=by,
+    )
+    uow.session.add(record)
+    uow.session.flush()
+    if purpose is ConsentPurpose.ANALYTICS and not granted:
+        _withhold_events(uow, profile, events_without_consent)
+    uow.record(
+        ConsentChanged(
+            profile_id=profile.id, purpose=purpose.value, granted=granted, channel=channel
+        )
+    )
+    return record
+
+
+def _withhold_events(uow: UnitOfWork, profile: Profile, mode: str) -> int:
+    """Without analytics consent a person's events keep no identifier: those already attached
+    to them and those sent under their ids but not attached yet. The event store offers
+    anonymisation per person only: ``drop`` is applied as ``anonymise`` until it offers more."""
+    if mode == DROP:
+        log.info(
+            "events without consent: drop applied as anonymise", extra={"profile_id": profile.id}
+        )
+    cluster = [profile.id, *merged_profile_ids(uow=uow, profile_id=profile.id)]
+    held = identifiers_of(uow=uow, profile_id=profile.id)
+    tracking.assign_profile(
+        uow=uow,
+        profile_id=profile.id,
+        anonymous_ids=[i.value for i in held if i.kind == K.ANONYMOUS_ID.value],
+        user_ids=[i.value for i in held if i.kind == K.USER_ID.value],
+        only_unassigned=True,
+    )
+    return sum(tracking.erase_profile_events(uow=uow, profile_id=pid) for pid in cluster)
+
+
+def current_consents(*, uow: UnitOfWork, profile_id: str) -> dict[ConsentPurpose, ConsentRecord]:
+    """The latest record per purpose: what the person says today."""
+    current: dict[ConsentPurpose, ConsentRecord] = {}
+    for record in uow.session.scalars(
+        select(ConsentRecord)
+        .where(ConsentRecord.profile_id == profile_id)
+        .order_by(ConsentRecord.recorded_at, ConsentRecord.id)
+    ):
+        current[ConsentPurpose(record.purpose)] = record
+    return current
+
+
+def consent_history(
+    *, uow: UnitOfWork, profile_id: str, cursor: str | None = None, limit: int = DEFAULT_LIMIT
+) -> tuple[list[ConsentRecord], str | None]:
+    """Every grant and withdrawal, oldest first, a page at a time."""
+    limit = max(1, min(limit, MAX_LIMIT))
+    query = (
+        select(ConsentRecord)
+        .where(ConsentRecord.profile_id == profile_id)
+        .order_by(ConsentRecord.recorded_at, ConsentRecord.id)
+        .limit(limit + 1)
+    )
+    if cursor:
+        at_text, last_id = decode_cursor(cursor, arity=2)
+        try:
+            after = datetime.fromisoformat(str(at_text))
+        except ValueError:
+            raise InvalidInput("this cursor is not one we issued", code="invalid_cursor") from None
+        query = query.where(
+            or_(
+                ConsentRecord.recorded_at > after,
+                and_(ConsentRecord.recorded_at == after, ConsentRecord.id > str(last_id)),
+            )
+        )
+    rows = list(uow.session.scalars(query))
+    if len(rows) > limit:
+        last = rows[limit - 1]
+        return rows[:limit], encode_cursor(last.recorded_at.isoformat(), last.id)
+    return rows, None
+
+
+def can_contact(*, uow: UnitOfWork, profile_id: str, channel: str, purpose: str) -> bool:
+    """Whether a message on ``channel`` for ``purpose`` may be sent: the one check every
+    sender calls. False without a current grant for that purpose, for a channel the purpose
+    does not cover, without an address on that channel, and for unknown or erased people."""
+    try:
+        wanted = ConsentPurpose(purpose)
+        profile = resolve_profile(uow=uow, profile_id=profile_id)
+    except (ValueError, NotFound):
+        return False
+    if profile.erased_at is not None or CONTACT_CHANNELS.get(wanted) != channel:
+        return False
+    record = current_consents(uow=uow, profile_id=profile.id).get(wanted)
+    if record is None or not record.granted:
+        return False
+    needed = _CONTACT_POINTS.get(channel)
+    if needed is None:
+        return True
+    return any(i.kind == needed.value for i in identifiers_of(uow=uow, profile_id=profile.id))
+
+
+def analytics_withdrawn(*, uow: UnitOfWork, profile_id: str) -> bool:
+    """Whether the person's latest word on analytics is no."""
+    record = current_consents(uow=uow, profile_id=profile_id).get(ConsentPurpose.ANALYTICS)
+    return record is not None and not record.granted
+
+
+# --- profile 360 ------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Profile360:
+    profile: Profile
+    identifiers: list[Identifier]
+    consents: dict[ConsentPurpose, ConsentRecord]
+    activity: dict[str, Any]
+    latest_events: list[tracking.StoredEvent]
+    merged_profile_ids: list[str]
+    open_conflicts: int
+
+
+def profile_360(*, uow: UnitOfWork, profile_id: str, events_limit: int = 20) -> Profile360:
+    """Everything a screen shows about a person: traits, identifiers, consents, activity per
+    channel and the latest events across channels."""
+    profile = get_live_profile(uow=uow, profile_id=profile_id)
+    merged = merged_profile_ids(uow=uow, profile_id=profile.id)
+    cluster = [profile.id, *merged]
+    return Profile360(
+        profile=profile,
+        identifiers=identifiers_of(uow=uow, profile_id=profile.id),
+        consents=current_consents(uow=uow, profile_id=profile.id),
+        activity=person_activity(uow=uow, profile_ids=cluster),
+        latest_events=latest_events(uow=uow, profile_ids=cluster, limit=events_limit),
+        merged_profile_ids=merged,
+        open_conflicts=sum(
+            1 for c in conflicts_of(uow=uow, profile_ids=[profile.id]) if c.resolved_at is None
+        ),
+    )
+
+
+def latest_events(
+    *, uow: UnitOfWork, profile_ids: Sequence[str], limit: int = 20
+) -> list[tracking.StoredEvent]:
+    """The newest events of a person across the profiles merged into theirs. Events recorded
+    with a profile id only (a till sale) keep the merged profile's id, so that an undo finds
+    them where they were: the person is read as the whole cluster."""
+    found: list[tracking.StoredEvent] = []
+    for pid in profile_ids:
+        page, _ = tracking.events_of_profile(uow=uow, profile_id=pid, limit=limit)
+        found.extend(page)
+    found.sort(key=lambda e: (e.timestamp, e.id), reverse=True)
+    return found[:limit]
+
+
+def person_activity(*, uow: UnitOfWork, profile_ids: Sequence[str]) -> dict[str, Any]:
+    """First and last seen per channel and counts per event name, over a person's profiles."""
+    channels: dict[str, dict[str, Any]] = {}
+    counts: dict[str, int] = {}
+    for pid in profile_ids:
+        activity = tracking.profile_activity(uow=uow, profile_id=pid)
+        for channel, seen in activity["channels"].items():
+            into = channels.get(channel)
+            if into is None:
+                channels[channel] = dict(seen)
+                continue
+            into["first_seen"] = min(into["first_seen"], seen["first_seen"])
+            into["last_seen"] = max(into["last_seen"], seen["last_seen"])
+            into["events"] += seen["events"]
+        for name, count in activity["counts"].items():
+            counts[name] = counts.get(name, 0) + count
+    return {
+        "channels": channels,
+        "counts": counts,
+        "total": sum(counts.values()),
+        "first_seen": min((c["first_seen"] for c in channels.values()), default=None),
+        "last_seen": max((c["last_seen"] for c in channels.values()), default=None),
+    }
+
+
+# --- GDPR: access and erasure -----------------------------------------------------------------
+
+EXPORT_FORMAT = "parcours.customer-export/1"
+
+
+def _row(obj: Any, *fields: str) -> dict[str, Any]:
+    return {name: to_jsonable_python(getattr(obj, name)) for name in fields}
+
+
+def export_profile(
+    *, uow: UnitOfWork, profile_id: str, at: datetime | None = None
+) -> dict[str, Any]:
+    """Right of access: one JSON document of everything held about the person — profile and
+    the profiles merged into it, identifiers, consents and their history, merges, conflicts,
+    activity and every event."""
+    profile = get_live_profile(uow=uow, profile_id=profile_id)
+    cluster = [profile.id, *merged_profile_ids(uow=uow, profile_id=profile.id)]
+    profiles = [uow.session.get(Profile, pid) for pid in cluster]
+    events: list[dict[str, Any]] = []
+    for pid in cluster:
+        cursor: str | None = None
+        while True:
+            page, cursor = tracking.events_of_profile(
+                uow=uow, profile_id=pid, limit=200, cursor=cursor
+            )
+            events.extend(to_jsonable_python(dataclasses.asdict(e)) for e in page)
+            if cursor is None:
+                break
+    history = list(
+        uow.session.scalars(
+            select(ConsentRecord)
+            .where(ConsentRecord.profile_id.in_(cluster))
+            .order_by(ConsentRecord.recorded_at, ConsentRecord.id)
+        )
+    )
+    consent_fields = ("id", "purpose", "granted", "channel", "wording_version", "recorded_at")
+    document = {
+        "format": EXPORT_FORMAT,
+        "exported_at": to_jsonable_python(at or utcnow()),
+        "profile": _row(profile, "id", "traits", "created_at", "updated_at"),
+        "merged_profiles": [
+            _row(p, "id", "traits", "created_at", "updated_at") for p in profiles[1:] if p
+        ],
+        "identifiers": [
+            _row(i, "kind", "value", "verified", "first_seen", "last_seen")
+            for i in identifiers_of(uow=uow, profile_id=profile.id)
+        ],
+        "consents": {
+            "current": {
+                purpose.value: _row(record, *consent_fields)
+                for purpose, record in current_consents(uow=uow, profile_id=profile.id).items()
+            },
+            "history": [_row(r, *consent_fields) for r in history],
+        },
+        "merges": [
+            _row(m, "id", "survivor_id", "merged_id", "reason", "merged_at", "undone_at")
+            for m in merges_of(uow=uow, profile_ids=cluster)
+        ],
+        "identity_conflicts": [
+            _row(c, "id", "profile_id", "other_profile_id", "reason", "kind", "detected_at")
+            for c in conflicts_of(uow=uow, profile_ids=cluster)
+        ],
+        "activity": to_jsonable_python(person_activity(uow=uow, profile_ids=cluster)),
+        "events": events,
+    }
+    log.info("customer data exported", extra={"profile_id": profile.id, "events": len(events)})
+    return document
+
+
+def erase_profile(
+    *, uow: UnitOfWork, profile_id: str, by: str, at: datetime | None = None
+) -> Erasure:
+    """Right to erasure: traits, identifiers, consents and the personal data of the events go;
+    the profile id stays as an empty shell, events stay as anonymous facts (aggregate counts),
+    and a log records who erased what, when, with counts only. A later identify with the same
+    email finds nothing and starts a new, empty profile."""
+    at = at or utcnow()
+    profile = resolve_profile(uow=uow, profile_id=profile_id)
+    if profile.erased_at is not None:
+        raise Gone("this customer's data was already erased")
+    cluster = [profile.id, *merged_profile_ids(uow=uow, profile_id=profile.id)]
+    identifiers = list(
+        uow.session.scalars(select(Identifier).where(Identifier.profile_id.in_(cluster)))
+    )
+    # Events sent under the person's ids but not attached yet are theirs too.
+    tracking.assign_profile(
+        uow=uow,
+        profile_id=profile.id,
+        anonymous_ids=[i.value for i in identifiers if i.kind == K.ANONYMOUS_ID.value],
+        user_ids=[i.value for i in identifiers if i.kind == K.USER_ID.value],
+        only_unassigned=True,
+    )
+    events = sum(tracking.erase_profile_events(uow=uow, profile_id=pid) for pid in cluster)
+    counts: dict[str, int] = {f"identifiers_{kind.value}": 0 for kind in IdentifierKind}
+    for identifier in identifiers:
+        counts[f"identifiers_{identifier.kind}"] += 1
+    uow.session.execute(
+        delete(Identifier)
+        .where(Identifier.profile_id.in_(cluster))
+        .execution_options(synchronize_session=False)
+    )
+    consents = uow.session.execute(
+        delete(ConsentRecord)
+        .where(ConsentRecord.profile_id.in_(cluster))
+        .execution_options(synchronize_session=False)
+    )
+    uow.session.execute(
+        update(Merge)
+        .where(or_(Merge.survivor_id.in_(cluster), Merge.merged_id.in_(cluster)))
+        .values(traits_taken={})
+        .execution_options(synchronize_session=False)
+    )
+    for pid in cluster:
+        shell = uow.session.get(Profile, pid)
+        if shell is not None:
+            shell.traits = {}
+            shell.erased_at = at
+            shell.updated_at = at
+    counts.update(
+        profiles=len(cluster),
+        consents=consents.rowcount or 0,  # type: ignore[attr-defined]
+        events_anonymised=events,
+    )
+    erasure = Erasure(
+        id=new_id("era"), profile_id=profile.id, erased_at=at, erased_by=by, counts=counts
+    )
+    uow.session.add(erasure)
+    uow.session.flush()
+    uow.session.expire_all()  # bulk statements above: reload what callers read next
+    uow.record(CustomerErased(profile_id=profile.id, erasure_id=erasure.id))
+    log.info("customer erased", extra={"profile_id": profile.id, "erasure_id": erasure.id})
+    return erasure
+
+
+# --- the identity projector over the event store ----------------------------------------------
+
+IDENTITY_PROJECTION = "identity"
+
+
+def projection_position(*, uow: UnitOfWork, name: str = IDENTITY_PROJECTION) -> str | None:
+    """The last event id a projector applied, locking its row so two workers take turns."""
+    row = uow.session.scalar(
+        select(ProjectionCursor).where(ProjectionCursor.name == name).with_for_update()
+    )
+    if row is None:
+        try:
+            with uow.session.begin_nested():
+                uow.session.add(ProjectionCursor(name=name, updated_at=utcnow()))
+        except IntegrityError:
+            pass  # another worker created it: read theirs, locked
+        row = uow.session.scalar(
+            select(ProjectionCursor).where(ProjectionCursor.name == name).with_for_update()
+        )
+    return None if row is None else row.last_event_id
+
+
+def save_projection_position(
+    *, uow: UnitOfWork, last_event_id: str | None, name: str = IDENTITY_PROJECTION
+) -> None:
+    row = uow.session.get(ProjectionCursor, name)
+    if row is None:
+        row = ProjectionCursor(name=name, updated_at=utcnow())
+        uow.session.add(row)
+    row.last_event_id = last_event_id
+    row.updated_at = utcnow()
+    uow.session.flush()
+
+
+def _device_id(context: Mapping[str, Any]) -> str | None:
+    device = context.get("device")
+    if isinstance(device, Mapping) and isinstance(device.get("id"), str):
+        return str(device["id"])
+    return None
+
+
+def _apply_identity_event(uow: UnitOfWork, stored: tracking.StoredEvent) -> None:
+    if stored.type == "identify":
+        identify(
+            uow=uow,
+            anonymous_id=stored.anonymous_id,
+            user_id=stored.user_id,
+            traits=stored.traits or {},
+            device_id=_device_id(stored.context or {}),
+            channel=stored.channel,
+            at=stored.timestamp,
+            trusted=stored.source == "server",
+        )
+    elif stored.type == "alias" and stored.previous_id and stored.user_id:
+        alias(
+            uow=uow,
+            previous_id=stored.previous_id,
+            user_id=stored.user_id,
+            channel=stored.channel,
+            at=stored.timestamp,
+        )
+
+
+def project_identity_events(
+    *,
+    uow: UnitOfWork,
+    after_id: str | None,
+    limit: int = 500,
+    received_before: datetime | None = None,
+) -> str | None:
+    """Apply the identify and alias events stored after ``after_id``, and attach events of
+    known identifiers to their profile; returns the last event id read (``after_id`` when
+    there was nothing). Applying an event twice changes nothing, so a crash between batches
+    only repeats work. An event that cannot be applied is skipped (and logged by id).
+
+    ``received_before``: read only events received before then. Several ingestion committers
+    may commit ids out of order; the background task leaves a settling delay so that no event
+    committed late behind the position is skipped."""
+    batch = tracking.read_events(
+        uow=uow, after_id=after_id, limit=limit, received_before=received_before
+    )
+    if not batch:
+        return after_id
+    anonymous: set[str] = set()
+    users: set[str] = set()
+    for stored in batch:
+        if stored.type in ("identify", "alias"):
+            try:
+                with uow.session.begin_nested():
+                    _apply_identity_event(uow, stored)
+            except Exception as exc:  # one bad message must not stop the stream for everyone
+                code = exc.code if isinstance(exc, DomainError) else type(exc).__name__
+                log.warning("identity event skipped", extra={"event_id": stored.id, "code": code})
+        if stored.profile_id is None:
+            if stored.anonymous_id:
+                anonymous.add(stored.anonymous_id)
+            if stored.user_id:
+                users.add(stored.user_id)
+    _attach_unassigned(uow, anonymous, users)
+    return batch[-1].id
+
+
+def _attach_unassigned(uow: UnitOfWork, anonymous: set[str], users: set[str]) -> None:
+    """Give events of known identifiers their profile; anonymise them again for people who
+    said no to analytics."""
+    if not anonymous and not users:
+        return
+    keys = [(K.ANONYMOUS_ID.value, v) for v in anonymous] + [(K.USER_ID.value, v) for v in users]
+    by_profile: dict[str, tuple[list[str], list[str]]] = {}
+    for start in range(0, len(keys), 200):
+        chunk = keys[start : start + 200]
+        for row in uow.session.scalars(
+            select(Identifier).where(
+                or_(*(and_(Identifier.kind == k, Identifier.value == v) for k, v in chunk))
+            )
+        ):
+            anon_ids, user_ids = by_profile.setdefault(row.profile_id, ([], []))
+            (anon_ids if row.kind == K.ANONYMOUS_ID.value else user_ids).append(row.value)
+    for profile_id, (anon_ids, user_ids) in by_profile.items():
+        changed = tracking.assign_profile(
+            uow=uow,
+            profile_id=profile_id,
+            anonymous_ids=anon_ids,
+            user_ids=user_ids,
+            only_unassigned=True,
+        )
+        if changed and analytics_withdrawn(uow=uow, profile_id=profile_id):
+            tracking.erase_profile_events(uow=uow, profile_id=profile_id)
