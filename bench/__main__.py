@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from bench import availability
+from bench import availability, ingestion
 
 
 def main() -> None:
@@ -14,12 +14,20 @@ def main() -> None:
     parser.add_argument(
         "--databases", default="sqlite,postgresql", help="comma-separated: sqlite, postgresql"
     )
-    args = parser.parse_args()
-    availability.run(
-        duration=args.duration,
-        connections=args.connections,
-        databases=[d.strip() for d in args.databases.split(",") if d.strip()],
+    parser.add_argument(
+        "--only", choices=["availability", "ingestion"], help="run one benchmark only"
     )
+    args = parser.parse_args()
+    databases = [d.strip() for d in args.databases.split(",") if d.strip()]
+    if args.only in (None, "availability"):
+        availability.run(duration=args.duration, connections=args.connections, databases=databases)
+    if args.only in (None, "ingestion"):
+        # Batches of 100 events are heavier: half the connections keep the same pressure.
+        ingestion.run(
+            duration=args.duration,
+            connections=max(1, args.connections // 2),
+            databases=databases,
+        )
 
 
 if __name__ == "__main__":

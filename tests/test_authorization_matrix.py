@@ -127,6 +127,12 @@ def _actions(w: World) -> dict[str, tuple[str, str, dict[str, Any] | None]]:
             {"variant_id": w.variant, "location_id": w.store_b, "quantity": 1, "reference": "c2"},
         ),
         "manage API keys": ("POST", "/v1/api-keys", {"kind": "secret", "name": "erp"}),
+        "look up a customer": ("GET", "/v1/customers?email=jeanne%40example.com", None),
+        "send events": (
+            "POST",
+            "/v1/track",
+            {"type": "track", "event": "Product Viewed", "anonymousId": "a-1", "messageId": "m-1"},
+        ),
     }
 
 
@@ -143,6 +149,8 @@ EXPECTED = {
     "reserve in A":       (U, N, Y, Y, Y, N, Y),
     "reserve in B":       (U, N, Y, Y, Y, N, N),
     "manage API keys":    (U, N, N, Y, N, N, N),
+    "look up a customer": (U, N, Y, Y, Y, Y, Y),
+    "send events":        (U, N, Y, N, N, N, N),
 }  # fmt: skip
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -21,11 +22,14 @@ from parcours.core.idempotency import IdempotencyMiddleware
 from parcours.core.middleware import BodySizeLimitMiddleware, HttpMetrics, RequestContextMiddleware
 from parcours.core.outbox import Relay
 from parcours.core.settings import Settings
+from parcours.customers import api as customers_api
+from parcours.customers import tasks as customers_tasks
 from parcours.inventory import api as inventory_api
 from parcours.inventory import handlers as inventory_handlers
 from parcours.inventory import tasks as inventory_tasks
 from parcours.stores import api as stores_api
 from parcours.tracking import api as tracking_api
+from parcours.tracking import tasks as tracking_tasks
 from parcours.web import pages, shop
 
 WEB_DIR = Path(__file__).parent / "web"
@@ -55,7 +59,11 @@ def build_relay(db: Database, settings: Settings) -> Relay:
         db,
         build_bus(),
         poll_seconds=settings.relay_poll_seconds,
-        periodic=[inventory_tasks.run_periodic_tasks],
+        periodic=[
+            inventory_tasks.run_periodic_tasks,
+            customers_tasks.run_periodic_tasks,
+            partial(tracking_tasks.run_periodic_tasks, settings=settings),
+        ],
     )
 
 
@@ -71,6 +79,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         try:
             yield
         finally:
+            tracking_api.stop_ingestion(app)  # commit what was acknowledged-in-flight
             relay.stop()
             if database is None:
                 db.dispose()
@@ -98,6 +107,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.include_router(stores_api.router)
     app.include_router(inventory_api.router)
     app.include_router(tracking_api.router)
+    app.include_router(customers_api.router)
     app.include_router(pages.router)
     app.include_router(shop.router)
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")

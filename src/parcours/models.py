@@ -4,15 +4,19 @@ from parcours.catalog import models as catalog_models
 from parcours.core import idempotency, outbox
 from parcours.core.auth import models as auth_models
 from parcours.core.db import Base
+from parcours.customers import models as customers_models
 from parcours.inventory import models as inventory_models
 from parcours.stores import models as stores_models
+from parcours.tracking import models as tracking_models
 
 __all__ = [
     "Base",
     "auth_models",
     "catalog_models",
+    "customers_models",
     "idempotency",
     "inventory_models",
     "outbox",
     "stores_models",
+    "tracking_models",
 ]

@@ -32,7 +32,8 @@ def test_migrate_keys_users_worker_and_demo(url: str) -> None:
     key = _run(["keys", "create", "--kind", "write", "--source", "till", "--name", "caisse"], url)
     assert key.returncode == 0, key.stderr
     key_id, token = key.stdout.split()
-    assert key_id.startswith("key_") and token.startswith("wk_")
+    assert key_id.startswith("key_")
+    assert token.startswith("wk_")
     assert "will not be shown again" in key.stderr
     bad_key = _run(["keys", "create", "--kind", "root"], url)
     assert bad_key.returncode == 1

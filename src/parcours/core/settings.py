@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     # At or below this many units, a store shows "only n left" rather than "in stock".
     low_stock_threshold: int = Field(default=3, ge=0)
     max_body_bytes: int = Field(default=1_048_576, gt=0)
+    # Per write key and process: events API requests per second, and the burst allowed.
+    tracking_rate_per_second: float = Field(default=1000.0, gt=0)
+    tracking_rate_burst: float = Field(default=2000.0, gt=0)
     # Tracked events older than this are deleted by the retention job (GDPR storage limitation).
     event_retention_days: int = Field(default=395, ge=1)
     # What happens to a person's events without analytics consent.

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 12:46:00.275390
+Create Date: 2026-11-22 13:18:14.681764
 """
 
 from collections.abc import Sequence
@@ -50,6 +50,111 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("categories", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_categories_parent_id"), ["parent_id"], unique=False)
+
+    op.create_table(
+        "customer_erasures",
+        sa.Column("id", sa.String(length=40), nullable=False),
+        sa.Column("profile_id", sa.String(length=40), nullable=False),
+        sa.Column("erased_at", parcours.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("erased_by", sa.String(length=80), nullable=False),
+        sa.Column(
+            "counts",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_customer_erasures")),
+    )
+    with op.batch_alter_table("customer_erasures", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_customer_erasures_profile_id"), ["profile_id"], unique=False
+        )
+
+    op.create_table(
+        "customer_profiles",
+        sa.Column("id", sa.String(length=40), nullable=False),
+        sa.Column(
+            "traits",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("created_at", parcours.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", parcours.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("merged_into", sa.String(length=40), nullable=True),
+        sa.Column("erased_at", parcours.core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["merged_into"],
+            ["customer_profiles.id"],
+            name=op.f("fk_customer_profiles_merged_into_customer_profiles"),
+            ondelete="SET NULL",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_customer_profiles")),
+    )
+    with op.batch_alter_table("customer_profiles", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_customer_profiles_merged_into"), ["merged_into"], unique=False
+        )
+
+    op.create_table(
+        "customer_projection_cursors",
+        sa.Column("name", sa.String(length=40), nullable=False),
+        sa.Column("last_event_id", sa.String(length=40), nullable=True),
+        sa.Column("updated_at", parcours.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("name", name=op.f("pk_customer_projection_cursors")),
+    )
+    op.create_table(
+        "events",
+        sa.Column("id", sa.String(length=40), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("message_id", sa.String(length=200), nullable=False),
+        sa.Column("write_key_id", sa.String(length=40), nullable=False),
+        sa.Column("source", sa.String(length=20), nullable=False),
+        sa.Column("type", sa.String(length=10), nullable=False),
+        sa.Column("event", sa.String(length=200), nullable=True),
+        sa.Column(
+            "properties",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column(
+            "traits",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column(
+            "context",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("anonymous_id", sa.String(length=200), nullable=True),
+        sa.Column("user_id", sa.String(length=200), nullable=True),
+        sa.Column("profile_id", sa.String(length=40), nullable=True),
+        sa.Column("group_id", sa.String(length=200), nullable=True),
+        sa.Column("previous_id", sa.String(length=200), nullable=True),
+        sa.Column("channel", sa.String(length=20), nullable=False),
+        sa.Column("store_id", sa.String(length=200), nullable=True),
+        sa.Column("utm_campaign", sa.String(length=200), nullable=True),
+        sa.Column("utm_medium", sa.String(length=200), nullable=True),
+        sa.Column("utm_source", sa.String(length=200), nullable=True),
+        sa.Column("utm_term", sa.String(length=200), nullable=True),
+        sa.Column("utm_content", sa.String(length=200), nullable=True),
+        sa.Column("device_type", sa.String(length=200), nullable=True),
+        sa.Column("session_id", sa.String(length=40), nullable=True),
+        sa.Column("timestamp", parcours.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("original_timestamp", parcours.core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("sent_at", parcours.core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("received_at", parcours.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_events")),
+        sa.UniqueConstraint("write_key_id", "message_id", name="uq_events_write_key_message"),
+    )
+    with op.batch_alter_table("events", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_events_anonymous_id_timestamp", ["anonymous_id", "timestamp"], unique=False
+        )
+        batch_op.create_index("ix_events_day_id", ["day", "id"], unique=False)
+        batch_op.create_index(
+            "ix_events_profile_id_timestamp", ["profile_id", "timestamp"], unique=False
+        )
+        batch_op.create_index("ix_events_user_id_timestamp", ["user_id", "timestamp"], unique=False)
 
     op.create_table(
         "idempotency_records",
@@ -131,6 +236,137 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_staff_users")),
         sa.UniqueConstraint("email", name=op.f("uq_staff_users_email")),
     )
+    op.create_table(
+        "customer_consents",
+        sa.Column("id", sa.String(length=40), nullable=False),
+        sa.Column("profile_id", sa.String(length=40), nullable=False),
+        sa.Column("purpose", sa.String(length=30), nullable=False),
+        sa.Column("granted", sa.Boolean(), nullable=False),
+        sa.Column("channel", sa.String(length=20), nullable=False),
+        sa.Column("wording_version", sa.String(length=40), nullable=False),
+        sa.Column("recorded_at", parcours.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("recorded_by", sa.String(length=80), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["profile_id"],
+            ["customer_profiles.id"],
+            name=op.f("fk_customer_consents_profile_id_customer_profiles"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_customer_consents")),
+    )
+    with op.batch_alter_table("customer_consents", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_customer_consents_profile_id"), ["profile_id"], unique=False
+        )
+        batch_op.create_index(
+            "ix_customer_consents_profile_purpose",
+            ["profile_id", "purpose", "recorded_at"],
+            unique=False,
+        )
+
+    op.create_table(
+        "customer_identifiers",
+        sa.Column("id", sa.String(length=40), nullable=False),
+        sa.Column("profile_id", sa.String(length=40), nullable=False),
+        sa.Column("kind", sa.String(length=20), nullable=False),
+        sa.Column("value", sa.String(length=320), nullable=False),
+        sa.Column("verified", sa.Boolean(), nullable=False),
+        sa.Column("first_seen", parcours.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("last_seen", parcours.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["profile_id"],
+            ["customer_profiles.id"],
+            name=op.f("fk_customer_identifiers_profile_id_customer_profiles"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_customer_identifiers")),
+        sa.UniqueConstraint("kind", "value", name="uq_customer_identifiers_kind_value"),
+    )
+    with op.batch_alter_table("customer_identifiers", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_customer_identifiers_profile_id"), ["profile_id"], unique=False
+        )
+
+    op.create_table(
+        "customer_identity_conflicts",
+        sa.Column("id", sa.String(length=40), nullable=False),
+        sa.Column("profile_id", sa.String(length=40), nullable=False),
+        sa.Column("other_profile_id", sa.String(length=40), nullable=True),
+        sa.Column("reason", sa.String(length=40), nullable=False),
+        sa.Column("kind", sa.String(length=20), nullable=True),
+        sa.Column("detected_at", parcours.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("resolved_at", parcours.core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["other_profile_id"],
+            ["customer_profiles.id"],
+            name=op.f("fk_customer_identity_conflicts_other_profile_id_customer_profiles"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["profile_id"],
+            ["customer_profiles.id"],
+            name=op.f("fk_customer_identity_conflicts_profile_id_customer_profiles"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_customer_identity_conflicts")),
+    )
+    with op.batch_alter_table("customer_identity_conflicts", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_customer_identity_conflicts_other_profile_id"),
+            ["other_profile_id"],
+            unique=False,
+        )
+        batch_op.create_index(
+            batch_op.f("ix_customer_identity_conflicts_profile_id"), ["profile_id"], unique=False
+        )
+
+    op.create_table(
+        "customer_merges",
+        sa.Column("id", sa.String(length=40), nullable=False),
+        sa.Column("survivor_id", sa.String(length=40), nullable=False),
+        sa.Column("merged_id", sa.String(length=40), nullable=False),
+        sa.Column(
+            "identifier_ids",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column(
+            "consent_ids",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column(
+            "traits_taken",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("reason", sa.String(length=40), nullable=False),
+        sa.Column("merged_by", sa.String(length=80), nullable=False),
+        sa.Column("merged_at", parcours.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("undone_at", parcours.core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("undone_by", sa.String(length=80), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["merged_id"],
+            ["customer_profiles.id"],
+            name=op.f("fk_customer_merges_merged_id_customer_profiles"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["survivor_id"],
+            ["customer_profiles.id"],
+            name=op.f("fk_customer_merges_survivor_id_customer_profiles"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_customer_merges")),
+    )
+    with op.batch_alter_table("customer_merges", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_customer_merges_merged_id"), ["merged_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_customer_merges_survivor_id"), ["survivor_id"], unique=False
+        )
+
     op.create_table(
         "location_services",
         sa.Column("location_id", sa.String(length=40), nullable=False),
@@ -478,6 +714,25 @@ def downgrade() -> None:
     op.drop_table("opening_hours")
     op.drop_table("opening_exceptions")
     op.drop_table("location_services")
+    with op.batch_alter_table("customer_merges", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_customer_merges_survivor_id"))
+        batch_op.drop_index(batch_op.f("ix_customer_merges_merged_id"))
+
+    op.drop_table("customer_merges")
+    with op.batch_alter_table("customer_identity_conflicts", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_customer_identity_conflicts_profile_id"))
+        batch_op.drop_index(batch_op.f("ix_customer_identity_conflicts_other_profile_id"))
+
+    op.drop_table("customer_identity_conflicts")
+    with op.batch_alter_table("customer_identifiers", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_customer_identifiers_profile_id"))
+
+    op.drop_table("customer_identifiers")
+    with op.batch_alter_table("customer_consents", schema=None) as batch_op:
+        batch_op.drop_index("ix_customer_consents_profile_purpose")
+        batch_op.drop_index(batch_op.f("ix_customer_consents_profile_id"))
+
+    op.drop_table("customer_consents")
     op.drop_table("staff_users")
     with op.batch_alter_table("places", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_places_postcode"))
@@ -493,6 +748,22 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_idempotency_records_created_at"))
 
     op.drop_table("idempotency_records")
+    with op.batch_alter_table("events", schema=None) as batch_op:
+        batch_op.drop_index("ix_events_user_id_timestamp")
+        batch_op.drop_index("ix_events_profile_id_timestamp")
+        batch_op.drop_index("ix_events_day_id")
+        batch_op.drop_index("ix_events_anonymous_id_timestamp")
+
+    op.drop_table("events")
+    op.drop_table("customer_projection_cursors")
+    with op.batch_alter_table("customer_profiles", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_customer_profiles_merged_into"))
+
+    op.drop_table("customer_profiles")
+    with op.batch_alter_table("customer_erasures", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_customer_erasures_profile_id"))
+
+    op.drop_table("customer_erasures")
     with op.batch_alter_table("categories", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_categories_parent_id"))
 
