@@ -61,7 +61,10 @@ def build_relay(db: Database, settings: Settings) -> Relay:
         poll_seconds=settings.relay_poll_seconds,
         periodic=[
             inventory_tasks.run_periodic_tasks,
-            customers_tasks.run_periodic_tasks,
+            partial(
+                customers_tasks.run_periodic_tasks,
+                events_without_consent=settings.events_without_consent.value,
+            ),
             partial(tracking_tasks.run_periodic_tasks, settings=settings),
         ],
     )

@@ -182,3 +182,33 @@ def test_withdrawing_analytics_strips_identifiers_from_the_persons_events(
     for event in events:
         assert (event["anonymous_id"], event["user_id"], event["profile_id"]) == (None, None, None)
         assert event["event"] == "Product Viewed"
+
+
+def test_in_drop_mode_withdrawing_analytics_removes_the_persons_events(
+    db: Database, raw: Callable[[str], list[dict[str, object]]]
+) -> None:
+    with UnitOfWork(db) as uow:
+        profile = service.identify(uow=uow, anonymous_id="a-1", channel="web", at=at(0))
+        other = service.identify(uow=uow, anonymous_id="a-2", channel="web", at=at(0))
+        for who, pid in (("a-1", profile.id), ("a-2", other.id)):
+            tracking.record_domain_event(
+                uow=uow,
+                name="Product Viewed",
+                properties={},
+                channel="web",
+                occurred_at=at(1),
+                anonymous_id=who,
+                profile_id=pid,
+            )
+        service.record_consent(
+            uow=uow,
+            profile_id=profile.id,
+            purpose=P.ANALYTICS,
+            granted=False,
+            channel="web",
+            wording_version="cookies-v3",
+            at=at(2),
+            events_without_consent="drop",
+        )
+        uow.commit()
+    assert [e["anonymous_id"] for e in raw("events")] == ["a-2"]  # only the other person's

@@ -869,13 +869,9 @@ def record_consent(
 
 
 def _withhold_events(uow: UnitOfWork, profile: Profile, mode: str) -> int:
-    """Without analytics consent a person's events keep no identifier: those already attached
-    to them and those sent under their ids but not attached yet. The event store offers
-    anonymisation per person only: ``drop`` is applied as ``anonymise`` until it offers more."""
-    if mode == DROP:
-        log.info(
-            "events without consent: drop applied as anonymise", extra={"profile_id": profile.id}
-        )
+    """Without analytics consent a person's events keep no identifier (``anonymise``) or are not
+    kept at all (``drop``): those already attached to them and those sent under their ids but
+    not attached yet."""
     cluster = [profile.id, *merged_profile_ids(uow=uow, profile_id=profile.id)]
     held = identifiers_of(uow=uow, profile_id=profile.id)
     tracking.assign_profile(
@@ -885,7 +881,8 @@ def _withhold_events(uow: UnitOfWork, profile: Profile, mode: str) -> int:
         user_ids=[i.value for i in held if i.kind == K.USER_ID.value],
         only_unassigned=True,
     )
-    return sum(tracking.erase_profile_events(uow=uow, profile_id=pid) for pid in cluster)
+    withhold = tracking.delete_events_of if mode == DROP else tracking.erase_profile_events
+    return sum(withhold(uow=uow, profile_id=pid) for pid in cluster)
 
 
 def current_consents(*, uow: UnitOfWork, profile_id: str) -> dict[ConsentPurpose, ConsentRecord]:
@@ -1231,6 +1228,7 @@ def project_identity_events(
     after_id: str | None,
     limit: int = 500,
     received_before: datetime | None = None,
+    events_without_consent: str = ANONYMISE,
 ) -> str | None:
     """Apply the identify and alias events stored after ``after_id``, and attach events of
     known identifiers to their profile; returns the last event id read (``after_id`` when
@@ -1260,11 +1258,13 @@ def project_identity_events(
                 anonymous.add(stored.anonymous_id)
             if stored.user_id:
                 users.add(stored.user_id)
-    _attach_unassigned(uow, anonymous, users)
+    _attach_unassigned(uow, anonymous, users, events_without_consent)
     return batch[-1].id
 
 
-def _attach_unassigned(uow: UnitOfWork, anonymous: set[str], users: set[str]) -> None:
+def _attach_unassigned(
+    uow: UnitOfWork, anonymous: set[str], users: set[str], events_without_consent: str
+) -> None:
     """Give events of known identifiers their profile; anonymise them again for people who
     said no to analytics."""
     if not anonymous and not users:
@@ -1289,4 +1289,7 @@ def _attach_unassigned(uow: UnitOfWork, anonymous: set[str], users: set[str]) ->
             only_unassigned=True,
         )
         if changed and analytics_withdrawn(uow=uow, profile_id=profile_id):
-            tracking.erase_profile_events(uow=uow, profile_id=profile_id)
+            if events_without_consent == DROP:
+                tracking.delete_events_of(uow=uow, profile_id=profile_id)
+            else:
+                tracking.erase_profile_events(uow=uow, profile_id=profile_id)

@@ -28,6 +28,7 @@ def run_identity_projection(
     batch: int = BATCH,
     max_batches: int = 1000,
     settle_seconds: float = SETTLE_SECONDS,
+    events_without_consent: str = service.ANONYMISE,
 ) -> int:
     """Apply every identify and alias event stored since the last run, a batch per
     transaction (the position commits with the batch's effects); returns how many batches
@@ -41,6 +42,7 @@ def run_identity_projection(
                 after_id=position,
                 limit=batch,
                 received_before=utcnow() - timedelta(seconds=settle_seconds),
+                events_without_consent=events_without_consent,
             )
             if last == position:
                 return moved
@@ -53,9 +55,13 @@ def run_identity_projection(
 _last_run: weakref.WeakKeyDictionary[Database, float] = weakref.WeakKeyDictionary()
 
 
-def run_periodic_tasks(db: Database, *, force: bool = False) -> None:
+def run_periodic_tasks(
+    db: Database, *, force: bool = False, events_without_consent: str = service.ANONYMISE
+) -> None:
     """What the worker loop calls on every turn; each task runs at most at its own period."""
     now = time.monotonic()
     if force or now - _last_run.get(db, float("-inf")) >= IDENTITY_PROJECTION_SECONDS:
         _last_run[db] = now
-        run_identity_projection(db, settle_seconds=SETTLE_SECONDS)
+        run_identity_projection(
+            db, settle_seconds=SETTLE_SECONDS, events_without_consent=events_without_consent
+        )

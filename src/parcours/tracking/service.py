@@ -276,6 +276,24 @@ def erase_profile_events(*, uow: UnitOfWork, profile_id: str) -> int:
     return anonymise_events_of(uow=uow, profile_id=profile_id)
 
 
+def delete_events_of(*, uow: UnitOfWork, profile_id: str) -> int:
+    """Drop a person's events altogether (``PARCOURS_EVENTS_WITHOUT_CONSENT=drop``); returns
+    how many were deleted."""
+    deleted = 0
+    while True:
+        ids = list(
+            uow.session.scalars(select(Event.id).where(Event.profile_id == profile_id).limit(5000))
+        )
+        if not ids:
+            break
+        uow.session.execute(
+            delete(Event).where(Event.id.in_(ids)).execution_options(synchronize_session=False)
+        )
+        deleted += len(ids)
+    uow.session.flush()
+    return deleted
+
+
 def delete_events_older_than(*, uow: UnitOfWork, cutoff: datetime) -> int:
     """Retention: delete events whose corrected time is before ``cutoff``; returns the count."""
     cutoff = as_utc(cutoff)
