@@ -19,7 +19,7 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import make_url
 
 from parcours.app import create_app
@@ -184,6 +184,38 @@ def staff_client(app: FastAPI, db: Database) -> Iterator[Callable[..., TestClien
     yield sign_in
     for test_client in clients:
         test_client.__exit__(None, None, None)
+
+
+class QueryCounter:
+    """Counts the SQL statements an engine runs, transaction control left out (BEGIN, COMMIT,
+    ROLLBACK, SAVEPOINT, RELEASE are not queries): to lock the queries per call."""
+
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+
+    def __call__(self, _conn: object, _cursor: object, statement: str, *_: object) -> None:
+        first = statement.lstrip().split(None, 1)[0].upper() if statement.strip() else ""
+        if first not in ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE"):
+            self.statements.append(statement)
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)
+
+
+@pytest.fixture
+def queries(db: Database) -> Iterator[QueryCounter]:
+    """The SQL statements sent to the database from now on."""
+    counter = QueryCounter()
+    event.listen(db.engine, "before_cursor_execute", counter)
+    yield counter
+    event.remove(db.engine, "before_cursor_execute", counter)
+
+
+@pytest.fixture
+def sql_statements(queries: QueryCounter) -> list[str]:
+    """The same, as a list (clear it to start counting)."""
+    return queries.statements
 
 
 @pytest.fixture(scope="session")

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from sqlalchemy import event
 
 from parcours.catalog import service
 from parcours.catalog.models import Product
@@ -54,18 +53,3 @@ def make_product(db: Database) -> MakeProduct:
         return product
 
     return make
-
-
-@pytest.fixture
-def sql_statements(db: Database) -> Iterator[list[str]]:
-    """The SQL statements sent to the database from now on (clear it to start counting);
-    transaction control (BEGIN, COMMIT, ROLLBACK) is left out: it is not a query."""
-    statements: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if statement.split(None, 1)[0].upper() not in ("BEGIN", "COMMIT", "ROLLBACK"):
-            statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    yield statements
-    event.remove(db.engine, "before_cursor_execute", record)

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from sqlalchemy import event
 
-from parcours.core.db import Database
 from parcours.core.uow import UnitOfWork
 from parcours.stores import service
 from parcours.stores.models import Location, LocationKind, Service
@@ -50,26 +48,3 @@ def make_location(uow: UnitOfWork) -> Callable[..., Location]:
         return location
 
     return make
-
-
-class QueryCounter:
-    """Counts the SQL statements an engine runs (not BEGIN): to lock queries per call."""
-
-    def __init__(self) -> None:
-        self.statements: list[str] = []
-
-    def __call__(self, _conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        if not statement.lstrip().upper().startswith(("BEGIN", "SAVEPOINT", "RELEASE")):
-            self.statements.append(statement)
-
-    @property
-    def count(self) -> int:
-        return len(self.statements)
-
-
-@pytest.fixture
-def queries(db: Database) -> Iterator[QueryCounter]:
-    counter = QueryCounter()
-    event.listen(db.engine, "before_cursor_execute", counter)
-    yield counter
-    event.remove(db.engine, "before_cursor_execute", counter)
