@@ -94,6 +94,7 @@ def demo(
         typer.echo(f"    {role:<10} {email}")
     typer.echo(f"  secret key:      {result.secret_key}")
     typer.echo(f"  publishable key: {result.publishable_key}")
+    typer.echo(f"  write key (web): {result.write_key}")
     typer.echo("")
     if serve_after:
         serve(host=None, port=None, workers=1)

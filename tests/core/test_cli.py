@@ -45,6 +45,7 @@ def test_migrate_keys_users_worker_and_demo(url: str) -> None:
     assert demo.returncode == 0, demo.stderr
     assert "products: 304" in demo.stdout
     assert "associate@demo.parcours.dev" in demo.stdout
+    assert "write key (web): wk_" in demo.stdout
     again = _run(["demo", "--no-serve"], url)
     assert "already loaded" in again.stdout
 

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from parcours.catalog import service as catalog
 from parcours.catalog.models import ProductStatus
 from parcours.core.auth import service as auth
-from parcours.core.auth.models import ApiKey, KeyKind, Role
+from parcours.core.auth.models import ApiKey, KeyKind, KeySource, Role
 from parcours.core.db import Database
 from parcours.core.settings import Settings
 from parcours.core.uow import UnitOfWork
@@ -42,6 +42,7 @@ class DemoLoad:
     staff: list[tuple[str, str]] = field(default_factory=list)
     secret_key: str = ""
     publishable_key: str = ""
+    write_key: str = ""  # the website's event collection key
 
 
 def _load_locations(uow: UnitOfWork) -> dict[str, str]:
@@ -128,7 +129,7 @@ def _load_stock(
     )
 
 
-def _issue_keys(uow: UnitOfWork) -> tuple[str, str]:
+def _issue_keys(uow: UnitOfWork) -> tuple[str, str, str]:
     previous = uow.session.scalars(
         select(ApiKey).where(ApiKey.name.like(f"{_KEY_PREFIX}:%"), ApiKey.revoked_at.is_(None))
     )
@@ -138,7 +139,10 @@ def _issue_keys(uow: UnitOfWork) -> tuple[str, str]:
     publishable = auth.create_api_key(
         uow=uow, kind=KeyKind.PUBLISHABLE, name=f"{_KEY_PREFIX}: storefront"
     )
-    return secret.token, publishable.token
+    write = auth.create_api_key(
+        uow=uow, kind=KeyKind.WRITE, name=f"{_KEY_PREFIX}: website events", source=KeySource.WEB
+    )
+    return secret.token, publishable.token, write.token
 
 
 def load_demo(settings: Settings, *, issue_keys: bool = True) -> DemoLoad:
@@ -168,7 +172,7 @@ def load_demo(settings: Settings, *, issue_keys: bool = True) -> DemoLoad:
                 result.stores = sum(1 for loc in locations if loc.kind == "store")
             result.staff = [(email, role.value) for email, _, role, _ in DEMO_STAFF]
             if issue_keys:
-                result.secret_key, result.publishable_key = _issue_keys(uow)
+                result.secret_key, result.publishable_key, result.write_key = _issue_keys(uow)
             uow.commit()
         return result
     finally:
