@@ -52,13 +52,13 @@ test-fast: $(BIN)/parcours
 	env -u PARCOURS_TEST_DATABASE_URL $(BIN)/pytest -p no:cacheprovider -m "not e2e" -x -q
 
 lint: $(BIN)/parcours
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench migrations
+	$(BIN)/ruff format --check src tests bench migrations
 	$(BIN)/mypy
 
 fmt: $(BIN)/parcours
-	$(BIN)/ruff check --fix src tests bench
-	$(BIN)/ruff format src tests bench
+	$(BIN)/ruff check --fix src tests bench migrations
+	$(BIN)/ruff format src tests bench migrations
 
 ## bench: load benchmarks on loopback (installs Debian's wrk if missing); see BENCHMARKS.md
 bench: $(BIN)/parcours

@@ -27,9 +27,19 @@ def include_name(name: str | None, type_: str, parent_names: Any) -> bool:
     return True
 
 
+def migrations_dir() -> Path:
+    """The Alembic history: ``migrations/`` at the project root in a checkout, shipped inside
+    the package (``parcours/migrations``) in a built wheel."""
+    package = Path(__file__).resolve().parent.parent
+    for candidate in (package / "migrations", package.parent.parent / "migrations"):
+        if (candidate / "env.py").is_file():
+            return candidate
+    raise FileNotFoundError("the Alembic migrations folder is missing from this installation")
+
+
 def alembic_config(url: str) -> Config:
     config = Config()
-    config.set_main_option("script_location", str(Path(__file__).parent.parent / "migrations"))
+    config.set_main_option("script_location", str(migrations_dir()))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return config
 
