@@ -25,6 +25,8 @@ from parcours.core.errors import problem
 from parcours.core.uow import UnitOfWork
 
 HEADER = b"idempotency-key"
+SHOPPER_HEADER = b"x-shopper-token"
+SHOPPER_COOKIE = "parcours_shopper"
 RETENTION = timedelta(hours=24)
 MAX_KEY_LENGTH = 255
 
@@ -85,7 +87,9 @@ class IdempotencyMiddleware:
 
         body = await _read_body(receive)
         caller = headers.get(b"authorization") or _session_cookie(headers) or b"anonymous"
-        scope_hash = _sha(caller, scope["method"].encode(), scope["path"].encode(), key)
+        # Shoppers share their storefront's publishable key: their own session tells them apart.
+        shopper = headers.get(SHOPPER_HEADER) or _cookie(headers, SHOPPER_COOKIE) or b""
+        scope_hash = _sha(caller, shopper, scope["method"].encode(), scope["path"].encode(), key)
         request_hash = _sha(body, scope.get("query_string", b""))
         claimed, existing = await run_in_threadpool(self._claim, scope_hash, request_hash)
         if not claimed:
@@ -193,15 +197,19 @@ class IdempotencyMiddleware:
         await send({"type": "http.response.body", "body": body})
 
 
-def _session_cookie(headers: dict[bytes, bytes]) -> bytes | None:
+def _cookie(headers: dict[bytes, bytes], wanted: str) -> bytes | None:
     cookie = headers.get(b"cookie")
     if not cookie:
         return None
     for part in cookie.split(b";"):
         name, _, value = part.strip().partition(b"=")
-        if name == b"parcours_session":
+        if name == wanted.encode():
             return value
     return None
+
+
+def _session_cookie(headers: dict[bytes, bytes]) -> bytes | None:
+    return _cookie(headers, "parcours_session")
 
 
 async def _read_body(receive: Receive) -> bytes:

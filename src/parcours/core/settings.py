@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Self
+from typing import Literal, Self
+from urllib.parse import urlsplit
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 #: The development secret. Anything but ``development`` refuses to start with it.
@@ -38,9 +39,18 @@ class Settings(BaseSettings):
     # in ``parcours worker`` processes at scale.
     relay_in_process: bool = True
     relay_poll_seconds: float = Field(default=1.0, gt=0)
+    # Live updates (cart sync across devices) between processes: Redis pub/sub at this URL,
+    # e.g. redis://127.0.0.1:6379/0. Without it, updates reach streams of this process only.
+    redis_url: str | None = None
     session_cookie_secure: bool = True
     session_max_age_seconds: int = Field(default=12 * 3600, gt=0)
     reservation_ttl_seconds: int = Field(default=15 * 60, gt=0)
+    # How two carts become one when a shopper signs in: merge, keep_guest or keep_existing.
+    cart_merge_strategy: Literal["merge", "keep_guest", "keep_existing"] = "merge"
+    # Reserve in store, pay there: how long the store holds the items for the shopper.
+    store_hold_hours: int = Field(default=48, gt=0)
+    # Which location ships a delivery: warehouse_first or nearest_store_first (ship from store).
+    delivery_sourcing: Literal["warehouse_first", "nearest_store_first"] = "warehouse_first"
     # At or below this many units, a store shows "only n left" rather than "in stock".
     low_stock_threshold: int = Field(default=3, ge=0)
     max_body_bytes: int = Field(default=1_048_576, gt=0)
@@ -51,11 +61,28 @@ class Settings(BaseSettings):
     event_retention_days: int = Field(default=395, ge=1)
     # What happens to a person's events without analytics consent.
     events_without_consent: EventsWithoutConsent = EventsWithoutConsent.ANONYMISE
+    # Card payments: "test" simulates a processor with Stripe's test card numbers (never in
+    # production); "stripe" needs the API key, and the webhook signing secret for webhooks.
+    payment_provider: Literal["test", "stripe"] = "test"
+    stripe_api_key: SecretStr | None = None
+    stripe_webhook_secret: SecretStr | None = None
+    stripe_api_base: str | None = None  # another API address (a local stub in tests)
+    # Where Stripe sends the shopper back after 3-D Secure; unset: Stripe.js completes it.
+    stripe_return_url: str | None = None
     log_level: str = "INFO"
     log_json: bool = True
     default_locale: str = "fr"
     default_currency: str = "EUR"
     sql_echo: bool = False
+    # Email (notifications). Without an SMTP URL, messages go to the development mailbox (the
+    # messages table) outside production, and stay queued in production.
+    shop_name: str = Field(default="Parcours", min_length=1, max_length=100)
+    smtp_url: SecretStr | None = None  # smtp://user:pass@host:587 or smtps://user:pass@host:465
+    smtp_starttls: bool = False
+    smtp_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    mail_from: str = "Parcours <ne-pas-repondre@parcours.local>"
+    # Addresses and bodies of messages older than this are cleared (GDPR storage limitation).
+    message_retention_days: int = Field(default=90, ge=1)
 
     @model_validator(mode="after")
     def _refuse_unsafe_defaults(self) -> Self:
@@ -68,6 +95,24 @@ class Settings(BaseSettings):
                 )
             if not self.session_cookie_secure:
                 raise ValueError("PARCOURS_SESSION_COOKIE_SECURE cannot be false in production")
+        return self
+
+    @model_validator(mode="after")
+    def _check_mail_settings(self) -> Self:
+        if "@" not in self.mail_from:
+            raise ValueError("PARCOURS_MAIL_FROM needs an address: 'Shop <no-reply@example.com>'")
+        if self.smtp_url is None:
+            return self
+        url = urlsplit(self.smtp_url.get_secret_value())
+        if url.scheme not in ("smtp", "smtps") or not url.hostname:
+            raise ValueError("PARCOURS_SMTP_URL must look like smtp://host:port or smtps://…")
+        in_clear = url.scheme == "smtp" and not self.smtp_starttls and bool(url.password)
+        loopback = url.hostname in ("localhost", "127.0.0.1", "::1")
+        if self.environment is Environment.PRODUCTION and in_clear and not loopback:
+            raise ValueError(
+                "refusing to send the SMTP password in clear: use smtps:// or "
+                "PARCOURS_SMTP_STARTTLS=true"
+            )
         return self
 
     @property

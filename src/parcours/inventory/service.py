@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import functools
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -1167,3 +1167,49 @@ def availability_of_variants(
             )
         )
     return answer
+
+
+def available_at(
+    *, uow: UnitOfWork, variant_ids: Sequence[str], location_ids: Sequence[str]
+) -> dict[str, dict[str, int]]:
+    """``{variant_id: {location_id: units available}}``; a missing stock row is left out (0)."""
+    return _available_at(uow, list(dict.fromkeys(variant_ids)), list(dict.fromkeys(location_ids)))
+
+
+def available_anywhere(*, uow: UnitOfWork, variant_ids: Sequence[str]) -> dict[str, int]:
+    """Units of each variant available across every location: whether it can be had at all."""
+    ids = list(dict.fromkeys(variant_ids))
+    found = dict.fromkeys(ids, 0)
+    if not ids:
+        return found
+    rows = uow.connection().execute(
+        select(
+            _STOCK_TABLE.c.variant_id,
+            func.sum(_AVAILABLE_ROW),
+        )
+        .where(_STOCK_TABLE.c.variant_id.in_(ids), _AVAILABLE_ROW > 0)
+        .group_by(_STOCK_TABLE.c.variant_id)
+    )
+    for variant_id, units in rows:
+        found[variant_id] = int(units or 0)
+    return found
+
+
+def locations_holding(
+    *, uow: UnitOfWork, quantities: Mapping[str, int], location_ids: Sequence[str] | None = None
+) -> list[str]:
+    """Locations that can supply every ``variant_id: quantity`` wanted on their own (one parcel,
+    one pickup): the candidates a sourcing strategy chooses from. Restricted to
+    ``location_ids`` when given."""
+    if not quantities:
+        return []
+    statement = select(
+        _STOCK_TABLE.c.location_id, _STOCK_TABLE.c.variant_id, _AVAILABLE_ROW.label("available")
+    ).where(_STOCK_TABLE.c.variant_id.in_(list(quantities)))
+    if location_ids is not None:
+        statement = statement.where(_STOCK_TABLE.c.location_id.in_(list(location_ids)))
+    covered: dict[str, int] = defaultdict(int)
+    for location_id, variant_id, available in uow.connection().execute(statement):
+        if available >= quantities[variant_id]:
+            covered[location_id] += 1
+    return sorted(location for location, count in covered.items() if count == len(quantities))

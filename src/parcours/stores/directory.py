@@ -13,8 +13,9 @@ unit of work opened after its commit in the process that made it, and within
 :data:`CHECK_INTERVAL_SECONDS` (one second) in every other process. As a safety net against
 writes that bypass the service, a snapshot is also rebuilt after :data:`MAX_AGE_SECONDS`.
 
-Only read-only units of work use and fill the cache: a writing one may see its own uncommitted
-changes, which must never be shared.
+A writing unit of work (a checkout) uses the snapshot when the version it reads on its own
+connection matches; what it loads is shared unchecked, so readers verify it against committed
+data before serving it (a writer may see its own uncommitted changes).
 """
 
 from __future__ import annotations
@@ -194,7 +195,22 @@ def store_directory(uow: UnitOfWork) -> Directory:
     # Read before the unit of work's first query: a write committed later is checked next time.
     generation = uow.opened_generation
     now = time.monotonic()
-    snapshot = _snapshots.get(db) if uow.read_only else None
+    snapshot = _snapshots.get(db)
+    if not uow.read_only:
+        # A writing unit of work may hold uncommitted location changes: it checks the version
+        # on its own connection every time and uses the shared snapshot only if it matches.
+        # What it loads is shared as unchecked (``checked_at`` 0): the next reader verifies its
+        # version against committed data first, so a rolled-back change is never served.
+        version = _version(uow)
+        if (
+            snapshot is not None
+            and snapshot.version == version
+            and now - snapshot.built_at < MAX_AGE_SECONDS
+        ):
+            return snapshot
+        snapshot = Directory(version=version, built_at=now, cards=load_cards(uow))
+        _snapshots[db] = snapshot
+        return snapshot
     if (
         snapshot is not None
         and snapshot.checked_generation == generation
@@ -217,8 +233,7 @@ def store_directory(uow: UnitOfWork) -> Directory:
         checked_at=now,
         checked_generation=generation,
     )
-    if uow.read_only:
-        _snapshots[db] = snapshot
+    _snapshots[db] = snapshot
     return snapshot
 
 

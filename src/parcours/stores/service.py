@@ -590,3 +590,9 @@ def _resolve_from_locations(
             label = f"{postcode} {city}" if postcode else city
             return ResolvedPlace(latitude, longitude, label)
     return None
+
+
+def store_cards(*, uow: UnitOfWork) -> dict[str, StoreCard]:
+    """Every location as an immutable card, keyed by id, from the process's directory snapshot
+    when it is current (a checkout reads stores, their hours and services, without loading them)."""
+    return store_directory(uow).cards

@@ -88,6 +88,7 @@ def record_domain_event(
     when = as_utc(occurred_at)
     now = utcnow()
     [event_id] = new_event_ids(1)
+    given_message_id = message_id is not None
     message_id = message_id or event_id
     row = {
         "id": event_id,
@@ -121,6 +122,8 @@ def record_domain_event(
     }
     uow.session.flush()
     insert_ignoring_duplicates(uow.session.connection(), [row])
+    if not given_message_id:
+        return event_id  # a fresh id cannot collide: nothing to read back
     stored = uow.session.scalar(
         select(Event.id).where(
             Event.write_key_id == DOMAIN_SOURCE_KEY, Event.message_id == message_id
