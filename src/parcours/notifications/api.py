@@ -1,0 +1,88 @@
+"""JSON routes of notifications: the messages sent to customers, for support staff.
+
+Reading messages takes ``MESSAGES_READ`` (admins, managers and server keys): a message holds what
+a customer received (a pickup code, a receipt). Addresses are always shown masked.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+
+from parcours.core.auth.models import KeyKind
+from parcours.core.auth.principal import BACK_OFFICE, AccessPolicy, Principal
+from parcours.core.deps import ReadUowDep
+from parcours.core.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
+from parcours.customers.models import IdentifierKind
+from parcours.customers.service import mask_identifier
+from parcours.notifications import service
+from parcours.notifications.models import Message, MessageStatus
+from parcours.notifications.schemas import MessageDetail, MessageRead
+
+#: Who may read the messages sent to customers: the back office, and servers.
+MESSAGES_READ = AccessPolicy("messages_read", roles=BACK_OFFICE, keys=frozenset({KeyKind.SECRET}))
+
+router = APIRouter(tags=["notifications"])
+V1 = "/v1"
+
+Reader = Annotated[Principal, Depends(MESSAGES_READ)]
+
+
+def _fields(message: Message) -> dict[str, object]:
+    return {
+        "id": message.id,
+        "channel": message.channel,
+        "template": message.template,
+        "locale": message.locale,
+        "purpose": message.purpose,
+        "status": message.status,
+        "reason": message.reason,
+        "reference": message.reference,
+        "profile_id": message.profile_id,
+        "to_address": (
+            None
+            if message.to_address is None
+            else mask_identifier(IdentifierKind.EMAIL, message.to_address)
+        ),
+        "subject": message.subject,
+        "attempts": message.attempts,
+        "last_error": message.last_error,
+        "created_at": message.created_at,
+        "sent_at": message.sent_at,
+        "delivered_by": message.delivered_by,
+        "redacted": message.redacted_at is not None,
+    }
+
+
+@router.get(f"{V1}/messages", response_model=Page[MessageRead], summary="Messages to customers")
+def list_messages(
+    uow: ReadUowDep,
+    _: Reader,
+    reference: Annotated[str | None, Query(max_length=80, description="an order id…")] = None,
+    status: MessageStatus | None = None,
+    profile_id: Annotated[str | None, Query(max_length=40)] = None,
+    cursor: Annotated[str | None, Query(max_length=512, description="from a previous page")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+) -> Page[MessageRead]:
+    rows, next_cursor = service.list_messages(
+        uow=uow,
+        reference=reference,
+        status=status,
+        profile_id=profile_id,
+        cursor=cursor,
+        limit=limit,
+    )
+    return Page[MessageRead](
+        items=[MessageRead.model_validate(_fields(m)) for m in rows], next_cursor=next_cursor
+    )
+
+
+@router.get(
+    f"{V1}/messages/{{message_id}}",
+    response_model=MessageDetail,
+    summary="One message, with the text the customer received",
+)
+def get_message(message_id: str, uow: ReadUowDep, _: Reader) -> MessageDetail:
+    message = service.get_message(uow=uow, message_id=message_id)
+    return MessageDetail.model_validate({**_fields(message), "body_text": message.body_text})

@@ -1,0 +1,490 @@
+"""Use cases of notifications: queue an email with the business change that causes it, deliver
+what is due, and forget what an erased customer was sent.
+
+Queueing renders the template at once and writes a ``Message`` row in the caller's transaction (an
+outbox of messages: a message exists if and only if the change committed). Consent is decided then,
+and again just before sending, since a person may withdraw it or be erased in between.
+
+Delivery claims due messages in short transactions (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, the
+single writer on SQLite), moving their ``available_at`` forward as a lease, and sends outside any
+transaction, so a slow mail server never holds a lock (on SQLite: the whole database's writer
+lock). Only the worker holding a message's claim token may mark it, so two workers never send the
+same message. A worker that dies between sending and marking leaves its messages to be sent again
+once the lease ends: at least once, which is all SMTP can promise.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import event as orm_event
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from parcours.core.clock import utcnow
+from parcours.core.db import Database
+from parcours.core.errors import InvalidInput, NotFound
+from parcours.core.ids import new_id
+from parcours.core.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, encode_cursor
+from parcours.core.settings import Settings
+from parcours.core.uow import UnitOfWork
+from parcours.customers import service as customers
+from parcours.customers.models import ConsentPurpose, IdentifierKind
+from parcours.notifications.events import MessageSent
+from parcours.notifications.models import Message, MessageStatus, SuppressionReason
+from parcours.notifications.rendering import normalise_locale, render_email
+from parcours.notifications.senders import OutgoingEmail, Sender, SendError
+
+log = logging.getLogger("parcours.notifications")
+
+#: The purpose of messages a person gets because of what they did (an order, a sign-in): no
+#: marketing consent needed, only a person who was not erased.
+TRANSACTIONAL = "transactional"
+CHANNEL = "email"
+#: After this many attempts a message is ``failed``; spaced by :func:`retry_delay` (about 2 h).
+MAX_ATTEMPTS = 8
+#: Messages claimed per transaction; each batch is leased for ``LEASE``, long enough to send it
+#: even when every message waits for the SMTP timeout.
+CLAIM_BATCH = 20
+LEASE = timedelta(minutes=5)
+
+_WAKE_KEY = "parcours.notifications.wake"
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """Wait before the next attempt: 30 s, 1, 2, 4, 8, 16, 32 min, then hourly."""
+    return timedelta(seconds=min(30 * 2 ** max(0, attempts - 1), 3600))
+
+
+@dataclass(frozen=True, slots=True)
+class QueuedMessage:
+    id: str
+    status: MessageStatus
+
+
+# --- queueing ---------------------------------------------------------------------------------
+
+
+def _check_purpose(purpose: str) -> None:
+    if purpose == TRANSACTIONAL:
+        return
+    try:
+        ConsentPurpose(purpose)
+    except ValueError:
+        raise InvalidInput(
+            f"a message's purpose is {TRANSACTIONAL!r} or a consent purpose, not {purpose!r}",
+            code="unknown_purpose",
+        ) from None
+
+
+def _is_erased(uow: UnitOfWork, profile_id: str) -> bool:
+    try:
+        profile = customers.resolve_profile(uow=uow, profile_id=profile_id)
+    except NotFound:
+        return False  # an id we do not know: nothing was erased
+    return profile.erased_at is not None
+
+
+def _refusal(uow: UnitOfWork, *, purpose: str, profile_id: str | None) -> SuppressionReason | None:
+    """Why this message must not go, if it must not."""
+    if profile_id is not None and _is_erased(uow, profile_id):
+        return SuppressionReason.ERASED
+    if purpose == TRANSACTIONAL:
+        return None
+    if profile_id is None:
+        return SuppressionReason.NO_PROFILE  # no one whose consent we could check
+    if not customers.can_contact(uow=uow, profile_id=profile_id, channel=CHANNEL, purpose=purpose):
+        return SuppressionReason.NO_CONSENT
+    return None
+
+
+def _profile_of_address(uow: UnitOfWork, address: str) -> str | None:
+    """The customer an address belongs to, so that erasing them finds this message too."""
+    try:
+        profile = customers.find_profile(uow=uow, kind=IdentifierKind.EMAIL, value=address)
+    except InvalidInput:
+        return None
+    return None if profile is None else profile.id
+
+
+def _wake_delivery_after_commit(uow: UnitOfWork) -> None:
+    """Wake the relay when the caller commits, even if its transaction recorded no event, so the
+    message leaves within moments rather than at the next poll."""
+    session = uow.session
+    if session.info.get(_WAKE_KEY):
+        return
+    session.info[_WAKE_KEY] = True
+    db = uow.db
+
+    def wake(_: Session) -> None:
+        session.info.pop(_WAKE_KEY, None)
+        db.committed()
+
+    orm_event.listen(session, "after_commit", wake, once=True)
+
+
+def _expiry(template: str, context: Mapping[str, Any], now: datetime) -> datetime | None:
+    if template == "sign_in_code":
+        minutes = context.get("valid_minutes") or context.get("minutes") or 10
+        return now + timedelta(minutes=int(minutes))
+    return None
+
+
+def queue_email(
+    *,
+    uow: UnitOfWork,
+    template: str,
+    to_address: str,
+    locale: str,
+    context: Mapping[str, Any],
+    purpose: str,
+    profile_id: str | None = None,
+    reference: str | None = None,
+    shop_name: str | None = None,
+    now: datetime | None = None,
+) -> QueuedMessage:
+    """Render an email now and store it in the caller's transaction, queued for delivery, or
+    ``suppressed`` (with a reason) when it must not go: a marketing purpose without the person's
+    consent, an erased person, an address that is not one.
+
+    ``purpose``: ``"transactional"`` or a consent purpose (``"marketing_email"``). ``shop_name``
+    defaults to ``PARCOURS_SHOP_NAME``. Without ``profile_id``, the customer owning the address (if
+    any) is attached, so that erasure covers guests' messages too. Flushes, never commits.
+    """
+    now = now or utcnow()
+    _check_purpose(purpose)
+    locale = normalise_locale(locale)
+    rendered = render_email(
+        template=template,
+        locale=locale,
+        context=context,
+        shop_name=shop_name or Settings().shop_name,
+    )
+    address = to_address.strip()[:320]
+    valid = customers.normalise_email(address) is not None
+    if profile_id is None and valid:
+        profile_id = _profile_of_address(uow, address)
+    reason = (
+        _refusal(uow, purpose=purpose, profile_id=profile_id)
+        if valid
+        else SuppressionReason.INVALID_ADDRESS
+    )
+    message = Message(
+        id=new_id("msg"),
+        channel=CHANNEL,
+        template=template,
+        locale=locale,
+        purpose=purpose,
+        profile_id=profile_id,
+        reference=reference,
+        to_address=address,
+        subject=rendered.subject,
+        body_text=rendered.text,
+        body_html=rendered.html,
+        status=(MessageStatus.SUPPRESSED if reason else MessageStatus.QUEUED).value,
+        reason=reason.value if reason else None,
+        attempts=0,
+        available_at=now,
+        expires_at=_expiry(template, context, now),
+        created_at=now,
+    )
+    uow.session.add(message)
+    uow.session.flush()
+    log.info(
+        "email suppressed" if reason else "email queued",
+        extra={
+            "message_id": message.id,
+            "template": template,
+            "reference": reference,
+            "reason": message.reason,
+        },
+    )
+    if reason is None:
+        _wake_delivery_after_commit(uow)
+    return QueuedMessage(id=message.id, status=MessageStatus(message.status))
+
+
+# --- delivery ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Claimed:
+    email: OutgoingEmail
+    template: str
+    reference: str | None
+
+
+def _last_check(uow: UnitOfWork, message: Message, now: datetime) -> tuple[str, str] | None:
+    """``(status, reason or error)`` when a claimed message must not go after all."""
+    if message.to_address is None or message.body_text is None:
+        return MessageStatus.SUPPRESSED.value, SuppressionReason.ERASED.value
+    if message.expires_at is not None and message.expires_at <= now:
+        return MessageStatus.FAILED.value, "expired before it could be sent"
+    refusal = _refusal(uow, purpose=message.purpose, profile_id=message.profile_id)
+    if refusal is not None:
+        return MessageStatus.SUPPRESSED.value, refusal.value
+    return None
+
+
+def claim_due_messages(
+    *, uow: UnitOfWork, token: str, limit: int = CLAIM_BATCH, now: datetime | None = None
+) -> tuple[list[Message], int]:
+    """Lock up to ``limit`` due messages, skipping those another worker holds; settle those that
+    must not go any more (consent withdrawn, erased, expired) and lease the others to ``token``.
+    Returns the leased messages and how many were settled."""
+    now = now or utcnow()
+    due = list(
+        uow.session.scalars(
+            select(Message)
+            .where(Message.status == MessageStatus.QUEUED.value, Message.available_at <= now)
+            .order_by(Message.available_at, Message.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    )
+    leased, settled = [], 0
+    for message in due:
+        verdict = _last_check(uow, message, now)
+        if verdict is None:
+            message.available_at = now + LEASE
+            message.claim_token = token
+            leased.append(message)
+            continue
+        status, why = verdict
+        message.status = status
+        if status == MessageStatus.FAILED.value:
+            message.last_error = why
+        else:
+            message.reason = why
+        settled += 1
+        log.info(
+            "email not sent", extra={"message_id": message.id, "status": status, "reason": why}
+        )
+    uow.session.flush()
+    return leased, settled
+
+
+def _claim(db: Database, token: str, limit: int, now: datetime) -> tuple[list[_Claimed], int]:
+    with UnitOfWork(db) as uow:
+        leased, settled = claim_due_messages(uow=uow, token=token, limit=limit, now=now)
+        claimed = [
+            _Claimed(
+                email=OutgoingEmail(
+                    message_id=m.id,
+                    to_address=m.to_address or "",
+                    subject=m.subject,
+                    text=m.body_text or "",
+                    html=m.body_html or "",
+                ),
+                template=m.template,
+                reference=m.reference,
+            )
+            for m in leased
+        ]
+        uow.commit()
+    return claimed, settled
+
+
+def _held(uow: UnitOfWork, message_id: str, token: str) -> Message | None:
+    """The message, if this worker still holds its claim (not erased, lease not taken over)."""
+    message = uow.session.get(Message, message_id, with_for_update=True)
+    if message is None or message.claim_token != token:
+        return None
+    return message if message.status == MessageStatus.QUEUED.value else None
+
+
+def _mark_sent(db: Database, item: _Claimed, token: str, sender: str, now: datetime) -> bool:
+    with UnitOfWork(db) as uow:
+        message = _held(uow, item.email.message_id, token)
+        if message is None:
+            return False
+        message.status = MessageStatus.SENT.value
+        message.sent_at = now
+        message.attempts += 1
+        message.last_error = None
+        message.claim_token = None
+        message.delivered_by = sender
+        uow.record(
+            MessageSent(message_id=message.id, template=item.template, reference=item.reference)
+        )
+        uow.commit()
+        attempts = message.attempts
+    log.info(
+        "email sent",
+        extra={"message_id": item.email.message_id, "attempts": attempts, "sender": sender},
+    )
+    return True
+
+
+def _record_failure(
+    db: Database, item: _Claimed, token: str, error: str, *, permanent: bool, now: datetime
+) -> None:
+    with UnitOfWork(db) as uow:
+        message = _held(uow, item.email.message_id, token)
+        if message is None:
+            return
+        message.attempts += 1
+        message.last_error = error[:500]
+        message.claim_token = None
+        if permanent or message.attempts >= MAX_ATTEMPTS:
+            message.status = MessageStatus.FAILED.value
+        else:
+            message.available_at = now + retry_delay(message.attempts)
+        uow.commit()
+        status, attempts, retry_at = message.status, message.attempts, message.available_at
+    log.warning(
+        "email not delivered" if status == MessageStatus.FAILED.value else "email delivery retry",
+        extra={
+            "message_id": item.email.message_id,
+            "attempts": attempts,
+            "error": error,
+            "retry_at": None if status == MessageStatus.FAILED.value else retry_at.isoformat(),
+        },
+    )
+
+
+def _anything_due(db: Database, now: datetime) -> bool:
+    """A cheap read first: most passes find nothing, and need no write lock to say so."""
+    with UnitOfWork(db, read_only=True) as uow:
+        found = uow.session.scalar(
+            select(Message.id)
+            .where(Message.status == MessageStatus.QUEUED.value, Message.available_at <= now)
+            .limit(1)
+        )
+    return found is not None
+
+
+def deliver_queued_messages(
+    *, db: Database, sender: Sender, limit: int = 100, now: datetime | None = None
+) -> int:
+    """Send up to ``limit`` due messages through ``sender``; returns how many were sent.
+
+    An entry point (it opens and commits its own transactions); several workers may run it at
+    once. A refused message is retried with backoff and ``failed`` after ``MAX_ATTEMPTS`` (at once
+    when the refusal is permanent). When the server cannot be reached, the pass stops: the
+    messages it had claimed count an attempt and wait for their next turn.
+    """
+    if not _anything_due(db, now or utcnow()):
+        return 0
+    token = new_id("clm")
+    sent = handled = 0
+    try:
+        while handled < limit:
+            batch, settled = _claim(db, token, min(CLAIM_BATCH, limit - handled), now or utcnow())
+            if not batch and not settled:
+                break
+            handled += len(batch) + settled
+            for index, item in enumerate(batch):
+                try:
+                    sender.send(item.email)
+                except SendError as exc:
+                    at = now or utcnow()
+                    _record_failure(db, item, token, exc.error, permanent=exc.permanent, now=at)
+                    if exc.server_down:
+                        for waiting in batch[index + 1 :]:
+                            _record_failure(db, waiting, token, exc.error, permanent=False, now=at)
+                        return sent
+                except Exception as exc:  # a faulty sender must not stop the relay
+                    error = f"sender error ({type(exc).__name__})"
+                    _record_failure(db, item, token, error, permanent=False, now=now or utcnow())
+                else:
+                    if _mark_sent(db, item, token, sender.name, now or utcnow()):
+                        sent += 1
+    finally:
+        sender.close()
+    return sent
+
+
+# --- privacy ----------------------------------------------------------------------------------
+
+_REDACTED: dict[str, Any] = {
+    "to_address": None,
+    "subject": "",
+    "body_text": None,
+    "body_html": None,
+}
+
+
+def erase_messages_of(*, uow: UnitOfWork, profile_id: str, now: datetime | None = None) -> int:
+    """Right to erasure: clear the address, subject and bodies of every message to this person
+    (and to the profiles merged into them); those still queued are never sent. Returns how many
+    messages were cleared; ids, templates, statuses and dates stay, without personal data."""
+    now = now or utcnow()
+    cluster = [profile_id, *customers.merged_profile_ids(uow=uow, profile_id=profile_id)]
+    uow.session.execute(
+        update(Message)
+        .where(Message.profile_id.in_(cluster), Message.status == MessageStatus.QUEUED.value)
+        .values(
+            status=MessageStatus.SUPPRESSED.value,
+            reason=SuppressionReason.ERASED.value,
+            claim_token=None,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    result = uow.session.execute(
+        update(Message)
+        .where(Message.profile_id.in_(cluster))
+        .values(**_REDACTED, redacted_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    cleared = int(result.rowcount or 0)  # type: ignore[attr-defined]
+    log.info("messages erased", extra={"profile_id": profile_id, "messages": cleared})
+    return cleared
+
+
+def redact_old_messages(*, uow: UnitOfWork, older_than: datetime) -> int:
+    """Storage limitation: clear the address and bodies of messages created before
+    ``older_than`` that are done with (sent, failed, suppressed). Returns how many."""
+    result = uow.session.execute(
+        update(Message)
+        .where(
+            Message.created_at < older_than,
+            Message.status != MessageStatus.QUEUED.value,
+            Message.redacted_at.is_(None),
+        )
+        .values(**_REDACTED, redacted_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+# --- reading ----------------------------------------------------------------------------------
+
+
+def get_message(*, uow: UnitOfWork, message_id: str) -> Message:
+    """One message, or NotFound ``message_not_found``."""
+    message = uow.session.get(Message, message_id)
+    if message is None:
+        raise NotFound("no message with this id", code="message_not_found")
+    return message
+
+
+def list_messages(
+    *,
+    uow: UnitOfWork,
+    reference: str | None = None,
+    status: MessageStatus | None = None,
+    profile_id: str | None = None,
+    cursor: str | None = None,
+    limit: int = DEFAULT_LIMIT,
+) -> tuple[list[Message], str | None]:
+    """Messages, newest first (ids sort by creation), a page at a time."""
+    limit = max(1, min(limit, MAX_LIMIT))
+    query = select(Message).order_by(Message.id.desc()).limit(limit + 1)
+    if reference is not None:
+        query = query.where(Message.reference == reference)
+    if status is not None:
+        query = query.where(Message.status == MessageStatus(status).value)
+    if profile_id is not None:
+        query = query.where(Message.profile_id == profile_id)
+    if cursor:
+        (before,) = decode_cursor(cursor, arity=1)
+        query = query.where(Message.id < str(before))
+    rows = list(uow.session.scalars(query))
+    if len(rows) > limit:
+        return rows[:limit], encode_cursor(rows[limit - 1].id)
+    return rows, None
