@@ -151,3 +151,40 @@ class ProjectionCursor(Base):
     name: Mapped[str] = mapped_column(String(40), primary_key=True)
     last_event_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ShopperSession(Base):
+    """A shopper's device talking to the storefront API: anonymous first, signed in later.
+
+    Only the SHA-256 of the token is kept, so a database leak hands out no session. The
+    anonymous id is the device's first-party id (the one the tracking module sends), so the cart,
+    the events and the identity graph speak of the same person.
+    """
+
+    __tablename__ = "shopper_sessions"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)  # shs_…
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    anonymous_id: Mapped[str] = mapped_column(String(100), index=True)
+    profile_id: Mapped[str | None] = mapped_column(
+        ForeignKey("customer_profiles.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    channel: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    signed_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class SignInCode(Base):
+    """A one-time code mailed to a shopper: passwordless sign-in. Hash only, few attempts."""
+
+    __tablename__ = "shopper_sign_in_codes"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)  # sic_…
+    email: Mapped[str] = mapped_column(String(320), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    attempts: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

@@ -47,6 +47,8 @@ from parcours.customers.models import (
     Merge,
     Profile,
     ProjectionCursor,
+    ShopperSession,
+    SignInCode,
 )
 from parcours.tracking import service as tracking
 
@@ -1118,6 +1120,20 @@ def erase_profile(
         only_unassigned=True,
     )
     events = sum(tracking.erase_profile_events(uow=uow, profile_id=pid) for pid in cluster)
+    # Her devices are signed out and her pending sign-in codes go with her address.
+    sessions = uow.session.execute(
+        update(ShopperSession)
+        .where(ShopperSession.profile_id.in_(cluster))
+        .values(profile_id=None, ended_at=at)
+        .execution_options(synchronize_session=False)
+    )
+    emails = [i.value for i in identifiers if i.kind == K.EMAIL.value]
+    if emails:
+        uow.session.execute(
+            delete(SignInCode)
+            .where(SignInCode.email.in_(emails))
+            .execution_options(synchronize_session=False)
+        )
     counts: dict[str, int] = {f"identifiers_{kind.value}": 0 for kind in IdentifierKind}
     for identifier in identifiers:
         counts[f"identifiers_{identifier.kind}"] += 1
@@ -1146,6 +1162,7 @@ def erase_profile(
     counts.update(
         profiles=len(cluster),
         consents=consents.rowcount or 0,  # type: ignore[attr-defined]
+        shopper_sessions=sessions.rowcount or 0,  # type: ignore[attr-defined]
         events_anonymised=events,
     )
     erasure = Erasure(
