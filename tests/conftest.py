@@ -13,6 +13,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -288,3 +289,109 @@ def browser() -> Iterator[object]:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
+
+
+# --- a small shop for carts and orders ------------------------------------------------------------
+
+ALL_WEEK = [(day, "00:00", "23:59") for day in range(7)]
+
+
+@dataclass(frozen=True)
+class Shop:
+    """Two Paris stores, a warehouse, a published product in sizes S/M/L and its stock."""
+
+    store_a: str  # click-and-collect, reserve in store, ship from store
+    store_b: str  # click-and-collect only
+    warehouse: str
+    product_id: str
+    product_slug: str
+    variants: dict[str, str]  # size -> variant id
+    gtins: dict[str, str]  # size -> GTIN-13
+    price: int
+
+
+def _gtin(body: str) -> str:
+    digits = [int(c) for c in body]
+    total = sum(d * (3 if i % 2 else 1) for i, d in enumerate(digits))
+    return body + str((10 - total % 10) % 10)
+
+
+@pytest.fixture
+def shop(db: Database) -> Shop:
+    """Stock: S 5 at A, 0 at B, 20 at the warehouse; M 1 at A, 2 at B, 20 warehouse; L only
+    at the warehouse (3). Stores are open around the clock so promises do not depend on the
+    hour the tests run."""
+    from parcours.catalog import service as catalog
+    from parcours.inventory import service as inventory
+    from parcours.stores import service as stores
+    from parcours.stores.models import LocationKind, Service
+
+    def place(unit: UnitOfWork, code: str, **fields: object) -> str:
+        values: dict[str, object] = {
+            "code": code,
+            "name": f"Parcours {code}",
+            "street": "10 rue de Rivoli",
+            "postcode": "75004",
+            "city": "Paris",
+            "latitude": 48.8566,
+            "longitude": 2.3522,
+            "hours": ALL_WEEK,
+            "services": [Service.CLICK_AND_COLLECT],
+        }
+        values.update(fields)
+        return stores.upsert_location(uow=unit, **values).id  # type: ignore[arg-type]
+
+    with UnitOfWork(db) as unit:
+        store_a = place(
+            unit,
+            "PAR-A",
+            services=[Service.CLICK_AND_COLLECT, Service.RESERVE_IN_STORE, Service.SHIP_FROM_STORE],
+        )
+        store_b = place(
+            unit,
+            "PAR-B",
+            street="2 place d'Italie",
+            postcode="75013",
+            latitude=48.83,
+            longitude=2.355,
+        )
+        warehouse = place(
+            unit,
+            "WH",
+            kind=LocationKind.WAREHOUSE,
+            services=[],
+            city="Orléans",
+            postcode="45000",
+            latitude=47.90,
+            longitude=1.90,
+        )
+        gtins = {
+            size: _gtin(f"376000000{n:03d}") for n, size in enumerate(("S", "M", "L"), start=1)
+        }
+        product = catalog.create_product(
+            uow=unit,
+            name="Pantalon noir",
+            price_amount=5990,
+            channels=["web", "app", "store"],
+            status="published",
+            variants=[
+                {"sku": f"PN-{size}", "gtin": gtins[size], "attributes": {"taille": size}}
+                for size in ("S", "M", "L")
+            ],
+        )
+        variants = {v.attributes["taille"]: v.id for v in product.variants}
+        for location, counts in (
+            (store_a, {"S": 5, "M": 1}),
+            (store_b, {"M": 2}),
+            (warehouse, {"S": 20, "M": 20, "L": 3}),
+        ):
+            for size, units in counts.items():
+                inventory.set_stock(
+                    uow=unit,
+                    variant_id=variants[size],
+                    location_id=location,
+                    on_hand=units,
+                    reason="count",
+                )
+        unit.commit()
+        return Shop(store_a, store_b, warehouse, product.id, product.slug, variants, gtins, 5990)

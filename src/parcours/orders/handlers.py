@@ -1,0 +1,34 @@
+"""What orders does when other contexts report: a payment captured later (3-D Secure confirmed,
+a pay-by-link paid on the shopper's phone, a Stripe webhook) settles its order; an erased
+customer's email and addresses leave her orders."""
+
+from __future__ import annotations
+
+from parcours.core.errors import NotFound
+from parcours.core.events import EventBus
+from parcours.core.uow import UnitOfWork
+from parcours.customers.events import CustomerErased
+from parcours.orders import service
+from parcours.payments.events import PaymentCaptured
+
+
+def settle_order_on_capture(event: PaymentCaptured, uow: UnitOfWork) -> None:
+    """Mark the order paid once its payments cover it (a no-op if the request already did)."""
+    if not event.reference.startswith("ord_"):
+        return
+    try:
+        service.settle_payments(
+            uow=uow, order_id=event.reference, channel=event.channel, store_id=event.store_id
+        )
+    except NotFound:
+        return  # a payment for something that is not an order
+
+
+def forget_erased_customer(event: CustomerErased, uow: UnitOfWork) -> None:
+    """Her email and addresses leave her orders when she is erased."""
+    service.erase_customer_data(uow=uow, profile_id=event.profile_id)
+
+
+def register(bus: EventBus) -> None:
+    bus.subscribe(PaymentCaptured, settle_order_on_capture)
+    bus.subscribe(CustomerErased, forget_erased_customer)

@@ -1,0 +1,1206 @@
+"""Use cases of orders: checkout from the one cart, payment, pickup, shipping, cancellation and
+returns anywhere.
+
+Stock follows the order: reserved at checkout (with the payment window as expiry, or the store
+hold for "reserve in store, pay there"), allocated when paid, released when cancelled or expired,
+put back on the shelf of whichever store takes a return.
+
+The order's status is derived from its fulfilment groups and its money (:func:`_derive_status`),
+so an order with a pickup and a delivery reads naturally at every step. The allowed moves:
+
+====================  ====================================================================
+order                 placed → paid → (ready_for_pickup → collected | shipped → delivered)
+                      placed → ready_for_pickup (reserve in store: paid at the till on pickup)
+                      placed | paid → cancelled;  collected | delivered → (partly_)returned
+fulfilment group      pending → [in_transit →] ready → collected;  pending → shipped → delivered
+====================  ====================================================================
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.sql.elements import ColumnElement
+
+from parcours.carts import service as carts
+from parcours.catalog import service as catalog
+from parcours.core.clock import utcnow
+from parcours.core.errors import Conflict, DomainError, InvalidInput, NotFound
+from parcours.core.ids import new_id
+from parcours.core.pagination import decode_cursor, encode_cursor
+from parcours.core.uow import UnitOfWork
+from parcours.customers import service as customers
+from parcours.customers.models import IdentifierKind
+from parcours.inventory import service as inventory
+from parcours.inventory.models import MovementKind, ReservationStatus
+from parcours.notifications import service as notifications
+from parcours.orders import sourcing
+from parcours.orders.events import (
+    OrderCancelled,
+    OrderCollected,
+    OrderDelivered,
+    OrderPaid,
+    OrderPlaced,
+    OrderReadyForPickup,
+    OrderReturned,
+    OrderShipped,
+)
+from parcours.orders.models import (
+    PICKUP_METHODS,
+    Fulfilment,
+    FulfilmentMethod,
+    FulfilmentStatus,
+    Order,
+    OrderEvent,
+    OrderLine,
+    OrderReturn,
+    OrderStatus,
+)
+from parcours.payments import service as payments
+from parcours.payments.models import Payment
+from parcours.payments.providers import PaymentProviders
+from parcours.stores import service as stores
+from parcours.tracking import service as tracking
+
+#: Delivery is free from this subtotal; below it, a flat fee.
+FREE_DELIVERY_FROM = 5000
+DELIVERY_FEE = 490
+_DONE = frozenset({FulfilmentStatus.COLLECTED.value, FulfilmentStatus.DELIVERED.value})
+_PAYABLE = frozenset({OrderStatus.PLACED.value, OrderStatus.READY_FOR_PICKUP.value})
+
+
+class PaymentDeclined(DomainError):
+    status, code, title = 402, "payment_declined", "Payment declined"
+
+
+@dataclass(frozen=True, slots=True)
+class FulfilmentRequest:
+    method: FulfilmentMethod
+    line_ids: Sequence[str] | None = None  # None: every line not named by another group
+    store_id: str | None = None
+    address: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """Where and by whom the order is placed: a shopper online, a till, an associate."""
+
+    channel: str
+    store_id: str | None = None
+    actor: str | None = None
+    kiosk: bool = False
+
+
+# --- reading -------------------------------------------------------------------------------------
+
+
+def get_order(*, uow: UnitOfWork, order_id: str) -> Order:
+    """An order with its groups and lines, or NotFound ``order_not_found``."""
+    order = uow.session.get(Order, order_id)
+    if order is None:
+        raise NotFound(f"no order {order_id!r}", code="order_not_found")
+    return order
+
+
+def timeline(*, uow: UnitOfWork, order_id: str) -> list[OrderEvent]:
+    return list(
+        uow.session.scalars(
+            select(OrderEvent).where(OrderEvent.order_id == order_id).order_by(OrderEvent.id)
+        )
+    )
+
+
+def orders_of(
+    *, uow: UnitOfWork, profile_id: str, cursor: str | None = None, limit: int = 20
+) -> tuple[list[Order], str | None]:
+    """One order history per person, across web, app and till, newest first (merged profiles
+    included: she is one person)."""
+    survivor = customers.resolve_profile(uow=uow, profile_id=profile_id).id
+    ids = [survivor, *customers.merged_profile_ids(uow=uow, profile_id=survivor)]
+    # Orders placed before she was known (a guest checkout on her phone) are hers too once her
+    # device's anonymous id is linked to her profile.
+    devices = [
+        identifier.value
+        for profile in ids
+        for identifier in customers.identifiers_of(uow=uow, profile_id=profile)
+        if identifier.kind == IdentifierKind.ANONYMOUS_ID.value
+    ]
+    mine: ColumnElement[bool] = Order.profile_id.in_(ids)
+    if devices:
+        mine = or_(mine, Order.anonymous_id.in_(devices))
+    statement = select(Order).where(mine)
+    if cursor:
+        (before,) = decode_cursor(cursor, arity=1)
+        statement = statement.where(Order.id < before)
+    rows = list(uow.session.scalars(statement.order_by(Order.id.desc()).limit(limit + 1)))
+    if len(rows) > limit:
+        return rows[:limit], encode_cursor(rows[limit - 1].id)
+    return rows, None
+
+
+def list_orders(
+    *,
+    uow: UnitOfWork,
+    pickup_location_id: str | None = None,
+    statuses: Sequence[str] = (),
+    cursor: str | None = None,
+    limit: int = 50,
+) -> tuple[list[Order], str | None]:
+    """Orders for the back office or a store's pickup desk, newest first."""
+    statement = select(Order)
+    if pickup_location_id:
+        statement = statement.where(
+            Order.id.in_(
+                select(Fulfilment.order_id).where(
+                    Fulfilment.pickup_location_id == pickup_location_id
+                )
+            )
+        )
+    if statuses:
+        statement = statement.where(Order.status.in_(list(statuses)))
+    if cursor:
+        (before,) = decode_cursor(cursor, arity=1)
+        statement = statement.where(Order.id < before)
+    rows = list(uow.session.scalars(statement.order_by(Order.id.desc()).limit(limit + 1)))
+    if len(rows) > limit:
+        return rows[:limit], encode_cursor(rows[limit - 1].id)
+    return rows, None
+
+
+# --- the journey ----------------------------------------------------------------------------------
+
+
+def _products(
+    lines: Sequence[OrderLine], quantities: Mapping[str, int] | None = None
+) -> list[dict[str, Any]]:
+    return [
+        {
+            "product_id": line.product_id,
+            "variant": line.variant_id,
+            "sku": line.sku,
+            "name": line.name,
+            "price": line.unit_price / 100,
+            "quantity": quantities[line.id] if quantities else line.quantity,
+        }
+        for line in lines
+        if quantities is None or line.id in quantities
+    ]
+
+
+def _journey(
+    uow: UnitOfWork,
+    order: Order,
+    name: str,
+    properties: Mapping[str, Any],
+    *,
+    channel: str | None = None,
+    store_id: str | None = None,
+    at: datetime,
+) -> None:
+    """Record the order's step on the shopper's timeline, online or at the till alike."""
+    tracking.record_domain_event(
+        uow=uow,
+        name=name,
+        properties={"order_id": order.id, "currency": order.currency, **properties},
+        channel=channel or order.channel,
+        occurred_at=at,
+        store_id=store_id or order.store_id,
+        anonymous_id=order.anonymous_id,
+        profile_id=order.profile_id,
+    )
+
+
+def _log(
+    uow: UnitOfWork,
+    order: Order,
+    kind: str,
+    at: datetime,
+    *,
+    actor: str | None = None,
+    location_id: str | None = None,
+    **detail: Any,
+) -> None:
+    uow.session.add(
+        OrderEvent(
+            id=new_id("oev"),
+            order_id=order.id,
+            at=at,
+            kind=kind,
+            status=order.status,
+            detail=detail,
+            actor=actor,
+            location_id=location_id,
+        )
+    )
+
+
+def _derive_status(order: Order) -> str:
+    """The order's status from its groups and money (see the module's table)."""
+    if order.status == OrderStatus.CANCELLED.value:
+        return order.status
+    returned = sum(line.returned_quantity for line in order.lines)
+    if returned:
+        everything = sum(line.quantity for line in order.lines)
+        return (
+            OrderStatus.RETURNED if returned >= everything else OrderStatus.PARTLY_RETURNED
+        ).value
+    groups = [f for f in order.fulfilments if f.status != FulfilmentStatus.CANCELLED.value]
+    if groups and all(f.status in _DONE for f in groups):
+        pickups = any(f.status == FulfilmentStatus.COLLECTED.value for f in groups)
+        return (OrderStatus.COLLECTED if pickups else OrderStatus.DELIVERED).value
+    if any(f.status == FulfilmentStatus.READY.value for f in groups):
+        return OrderStatus.READY_FOR_PICKUP.value
+    if any(f.status == FulfilmentStatus.SHIPPED.value for f in groups):
+        return OrderStatus.SHIPPED.value
+    if order.paid_at is not None:
+        return OrderStatus.PAID.value
+    return OrderStatus.PLACED.value
+
+
+def _touch(order: Order, now: datetime) -> None:
+    order.status = _derive_status(order)
+    order.updated_at = now
+    order.version += 1
+
+
+# --- checkout -------------------------------------------------------------------------------------
+
+
+def _assign_lines(
+    lines: Sequence[Any], groups: Sequence[FulfilmentRequest]
+) -> list[tuple[FulfilmentRequest, list[Any]]]:
+    if not groups:
+        raise InvalidInput("choose how to receive the items", code="fulfilment_required")
+    by_id = {line.id: line for line in lines}
+    taken: set[str] = set()
+    named = [group for group in groups if group.line_ids is not None]
+    rest = [group for group in groups if group.line_ids is None]
+    if len(rest) > 1:
+        raise InvalidInput(
+            "only one fulfilment group may leave line_ids out (it takes the other lines)",
+            code="ambiguous_fulfilment",
+        )
+    assigned: list[tuple[FulfilmentRequest, list[Any]]] = []
+    for group in named:
+        chosen = []
+        for line_id in group.line_ids or ():
+            if line_id not in by_id:
+                raise InvalidInput(
+                    f"line {line_id!r} is not in this cart", code="unknown_line", line_id=line_id
+                )
+            if line_id in taken:
+                raise InvalidInput(
+                    f"line {line_id!r} is in two groups", code="line_in_two_groups", line_id=line_id
+                )
+            taken.add(line_id)
+            chosen.append(by_id[line_id])
+        if not chosen:
+            raise InvalidInput("a fulfilment group needs lines", code="empty_fulfilment")
+        assigned.append((group, chosen))
+    left = [line for line in lines if line.id not in taken]
+    if rest:
+        if not left:
+            raise InvalidInput("a fulfilment group needs lines", code="empty_fulfilment")
+        assigned.append((rest[0], left))
+    elif left:
+        raise InvalidInput(
+            "every line needs a way to reach the shopper",
+            code="lines_without_fulfilment",
+            line_ids=[line.id for line in left],
+        )
+    return assigned
+
+
+def _origin_of(
+    placement: Placement, assigned: Sequence[tuple[FulfilmentRequest, sourcing.Sourced]]
+) -> str:
+    if placement.kiosk:
+        return "kiosk"
+    if placement.actor is None:
+        return "online"
+    # An associate ordering what her store cannot hand over now: the endless aisle.
+    if any(
+        group.method is not FulfilmentMethod.IN_STORE
+        and sourced.source_location_id != placement.store_id
+        for group, sourced in assigned
+    ):
+        return "endless_aisle"
+    return "till"
+
+
+def _address(value: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    required = ("name", "line1", "postcode", "city")
+    missing = [key for key in required if not str(value.get(key) or "").strip()]
+    if missing:
+        raise InvalidInput(
+            f"the address needs: {', '.join(missing)}", code="invalid_address", missing=missing
+        )
+    return {
+        key: str(value[key])[:200]
+        for key in (*required, "line2", "country", "phone")
+        if value.get(key)
+    }
+
+
+def place_order(
+    *,
+    uow: UnitOfWork,
+    cart_id: str,
+    groups: Sequence[FulfilmentRequest],
+    placement: Placement,
+    email: str | None = None,
+    locale: str = "fr",
+    expected_version: int | None = None,
+    payment_window: timedelta = timedelta(minutes=15),
+    store_hold: timedelta = timedelta(hours=48),
+    delivery_strategy: str = "warehouse_first",
+) -> Order:
+    """Turn the cart into an order: choose a source per group, reserve every line there (all or
+    nothing: one short line refuses the order, nothing stays reserved), and close the cart.
+    Records "Checkout Started" on the journey."""
+    cart = carts.hold_for_checkout(uow=uow, cart_id=cart_id, expected_version=expected_version)
+    lines = carts.active_lines(cart)
+    if not lines:
+        raise Conflict("the cart is empty", code="cart_empty")
+    contact = None
+    if email is not None:
+        contact = customers.normalise_email(email)
+        if contact is None:
+            raise InvalidInput("this is not an email address", code="invalid_email")
+    assigned_lines = _assign_lines(lines, groups)
+    variants = catalog.get_variants(uow=uow, variant_ids=[line.variant_id for line in lines])
+    for line in lines:
+        variant = variants.get(line.variant_id)
+        if variant is None or variant.product_status != "published":
+            raise Conflict(
+                "an item in the cart is no longer sold",
+                code="product_not_for_sale",
+                line_id=line.id,
+            )
+    now = utcnow()
+    planned: list[tuple[FulfilmentRequest, sourcing.Sourced, list[Any]]] = []
+    for group, group_lines in assigned_lines:
+        quantities: dict[str, int] = defaultdict(int)
+        for line in group_lines:
+            quantities[line.variant_id] += line.quantity
+        if group.method in (FulfilmentMethod.IN_STORE,) and placement.actor is None:
+            raise InvalidInput("an in-store purchase is made at a till", code="till_only")
+        sourced = sourcing.choose_source(
+            uow=uow,
+            method=group.method,
+            quantities=quantities,
+            store_id=group.store_id,
+            address=_address(group.address),
+            delivery_strategy=delivery_strategy,
+            now=now,
+        )
+        planned.append((group, sourced, group_lines))
+    pay_in_store = all(g.method is FulfilmentMethod.RESERVE_IN_STORE for g, _, _ in planned)
+    subtotal = sum(variants[line.variant_id].price_amount * line.quantity for line in lines)
+    delivers = any(
+        g.method in (FulfilmentMethod.DELIVERY, FulfilmentMethod.SHIP_FROM_STORE)
+        for g, _, _ in planned
+    )
+    shipping = DELIVERY_FEE if delivers and subtotal < FREE_DELIVERY_FROM else 0
+    order_id = new_id("ord")
+    order = Order(
+        id=order_id,
+        number=f"{order_id[-10:-5]}-{order_id[-5:]}".upper(),
+        cart_id=cart.id,
+        profile_id=cart.profile_id,
+        anonymous_id=cart.anonymous_id,
+        email=contact,
+        locale=locale,
+        channel=placement.channel,
+        store_id=placement.store_id,
+        placed_by=placement.actor,
+        origin=_origin_of(placement, [(g, s) for g, s, _ in planned]),
+        status=OrderStatus.PLACED.value,
+        currency=cart.currency,
+        subtotal=subtotal,
+        shipping=shipping,
+        total=subtotal + shipping,
+        paid_amount=0,
+        refunded_amount=0,
+        pickup_code=(
+            f"{secrets.randbelow(1_000_000):06d}"
+            if any(g.method in PICKUP_METHODS for g, _, _ in planned)
+            else None
+        ),
+        # Paid online within the window, or at the till before the store's hold ends.
+        payment_due_by=now + (store_hold if pay_in_store else payment_window),
+        placed_at=now,
+        paid_at=None,
+        updated_at=now,
+        version=1,
+        # Empty from the start: appending must not lazy-load what cannot exist yet.
+        fulfilments=[],
+        lines=[],
+    )
+    uow.session.add(order)
+    uow.session.flush()
+    ttl = store_hold if pay_in_store else payment_window
+    position = 0
+    for index, (group, sourced, group_lines) in enumerate(planned):
+        fulfilment = Fulfilment(
+            id=new_id("ful"),
+            order_id=order.id,
+            position=index,
+            method=group.method.value,
+            status=FulfilmentStatus.PENDING.value,
+            source_location_id=sourced.source_location_id,
+            pickup_location_id=sourced.pickup_location_id,
+            ready_by=sourced.ready_by,
+            address=_address(group.address),
+        )
+        order.fulfilments.append(fulfilment)
+        for line in group_lines:
+            variant = variants[line.variant_id]
+            reservation = inventory.reserve_stock(
+                uow=uow,
+                variant_id=line.variant_id,
+                location_id=sourced.source_location_id,
+                quantity=line.quantity,
+                reference=order.id,
+                ttl_seconds=int(ttl.total_seconds()),
+                actor=placement.actor,
+                now=now,
+            )
+            order.lines.append(
+                OrderLine(
+                    id=new_id("oln"),
+                    order_id=order.id,
+                    fulfilment_id=fulfilment.id,
+                    position=position,
+                    variant_id=line.variant_id,
+                    product_id=variant.product_id,
+                    sku=variant.sku,
+                    name=variant.product_name,
+                    attributes=variant.attributes,
+                    quantity=line.quantity,
+                    unit_price=variant.price_amount,
+                    returned_quantity=0,
+                    reservation_id=reservation.id,
+                    touchpoint=line.touchpoint,
+                    medium=line.medium,
+                    campaign=line.campaign,
+                )
+            )
+            position += 1
+    carts.mark_checked_out(uow=uow, cart_id=cart.id, order_id=order.id)
+    _log(uow, order, "placed", now, actor=placement.actor, location_id=placement.store_id)
+    uow.record(
+        OrderPlaced(
+            order_id=order.id,
+            channel=order.channel,
+            store_id=order.store_id,
+            total=order.total,
+            currency=order.currency,
+        )
+    )
+    _journey(
+        uow,
+        order,
+        "Checkout Started",
+        {
+            "value": order.total / 100,
+            "revenue": order.subtotal / 100,
+            "shipping": order.shipping / 100,
+            "fulfilment": sorted({f.method for f in order.fulfilments}),
+            "products": _products(order.lines),
+        },
+        at=now,
+    )
+    uow.session.flush()
+    return order
+
+
+# --- payment --------------------------------------------------------------------------------------
+
+
+def _amount_due(order: Order) -> int:
+    return max(0, order.total - order.paid_amount)
+
+
+def _ensure_reservations(uow: UnitOfWork, order: Order, now: datetime) -> None:
+    """Before charging: every line's units must still be held (a sweep may have given them
+    back at the very end of the payment window). Re-reserve what can be; refuse otherwise,
+    before any money moves."""
+    for line in order.lines:
+        if line.reservation_id is None:
+            continue
+        reservation = inventory.get_reservation(uow=uow, reservation_id=line.reservation_id)
+        if reservation.status in (
+            ReservationStatus.ACTIVE.value,
+            ReservationStatus.ALLOCATED.value,
+        ):
+            continue
+        again = inventory.reserve_stock(
+            uow=uow,
+            variant_id=line.variant_id,
+            location_id=reservation.location_id,
+            quantity=line.quantity,
+            reference=order.id,
+            ttl_seconds=900,
+            now=now,
+        )
+        line.reservation_id = again.id
+
+
+def pay_order(
+    *,
+    uow: UnitOfWork,
+    providers: PaymentProviders,
+    order_id: str,
+    method: str,
+    details: Mapping[str, Any],
+    idempotency_key: str,
+    channel: str,
+    store_id: str | None = None,
+    actor: str | None = None,
+) -> Payment:
+    """Pay what the order still owes. A retry with the same Idempotency-Key returns the same
+    payment and never charges twice. Captured: the order is paid and its stock allocated."""
+    order = get_order(uow=uow, order_id=order_id)
+    earlier = next(
+        (
+            p
+            for p in payments.payments_for(uow=uow, reference=order.id)
+            if p.idempotency_key == idempotency_key
+        ),
+        None,
+    )
+    if earlier is not None:
+        return earlier
+    if order.status not in _PAYABLE or order.paid_at is not None:
+        raise Conflict(
+            f"this order is {order.status}: nothing to pay",
+            code="order_not_payable",
+            status_now=order.status,
+        )
+    now = utcnow()
+    if order.payment_due_by is not None and order.payment_due_by <= now:
+        raise Conflict(
+            "the time to pay this order has run out; its items were given back",
+            code="payment_window_closed",
+        )
+    _ensure_reservations(uow, order, now)
+    payment = payments.start_payment(
+        uow=uow,
+        providers=providers,
+        reference=order.id,
+        amount=_amount_due(order),
+        currency=order.currency,
+        method=method,
+        details=details,
+        idempotency_key=idempotency_key,
+        channel=channel,
+        store_id=store_id,
+        actor=actor,
+    )
+    settle_payments(uow=uow, order_id=order.id, actor=actor, channel=channel, store_id=store_id)
+    return payment
+
+
+def settle_payments(
+    *,
+    uow: UnitOfWork,
+    order_id: str,
+    actor: str | None = None,
+    channel: str | None = None,
+    store_id: str | None = None,
+) -> Order:
+    """Bring the order up to date with its captured money; once fully paid: allocate the
+    stock, mark it paid, record "Order Completed", confirm by email. Safe to call again (the
+    synchronous path and the PaymentCaptured handler both do)."""
+    order = get_order(uow=uow, order_id=order_id)
+    if order.paid_at is not None or order.status == OrderStatus.CANCELLED.value:
+        return order
+    order.paid_amount = payments.captured_total(uow=uow, reference=order.id) + order.refunded_amount
+    if order.paid_amount < order.total:
+        uow.session.flush()
+        return order
+    now = utcnow()
+    for line in order.lines:
+        if line.reservation_id is not None:
+            inventory.allocate_reservation(
+                uow=uow,
+                reservation_id=line.reservation_id,
+                actor=actor,
+                reference=order.id,
+                now=now,
+            )
+    order.paid_at = now
+    order.payment_due_by = None
+    for fulfilment in order.fulfilments:
+        if fulfilment.method == FulfilmentMethod.IN_STORE.value:
+            # Bought at the till: handed over there and then.
+            fulfilment.status = FulfilmentStatus.COLLECTED.value
+            fulfilment.ready_at = fulfilment.done_at = now
+        elif fulfilment.source_location_id != fulfilment.pickup_location_id and (
+            fulfilment.method == FulfilmentMethod.CLICK_AND_COLLECT.value
+        ):
+            fulfilment.status = FulfilmentStatus.IN_TRANSIT.value
+    _touch(order, now)
+    _log(uow, order, "paid", now, actor=actor, location_id=store_id, amount=order.paid_amount)
+    uow.record(OrderPaid(order_id=order.id, amount=order.paid_amount, currency=order.currency))
+    _journey(
+        uow,
+        order,
+        "Order Completed",
+        {
+            "total": order.total / 100,
+            "revenue": order.subtotal / 100,
+            "shipping": order.shipping / 100,
+            "origin": order.origin,
+            "products": _products(order.lines),
+        },
+        channel=channel,
+        store_id=store_id,
+        at=now,
+    )
+    if order.status == OrderStatus.COLLECTED.value:
+        uow.record(
+            OrderCollected(
+                order_id=order.id,
+                fulfilment_id=order.fulfilments[0].id,
+                location_id=order.fulfilments[0].source_location_id,
+                waited_seconds=None,
+            )
+        )
+    if order.email:
+        notifications.queue_email(
+            uow=uow,
+            template="order_confirmation",
+            to_address=order.email,
+            locale=order.locale,
+            context=_email_context(uow, order),
+            purpose="transactional",
+            profile_id=order.profile_id,
+            reference=order.id,
+        )
+    uow.session.flush()
+    return order
+
+
+def _email_context(uow: UnitOfWork, order: Order) -> dict[str, Any]:
+    from babel.numbers import format_currency
+
+    babel_locale = "en_GB" if order.locale == "en" else "fr_FR"
+
+    def money(amount: int) -> str:
+        return format_currency(amount / 100, order.currency, locale=babel_locale)
+
+    methods = {
+        "fr": {
+            "delivery": "Livraison à domicile",
+            "ship_from_store": "Livraison depuis un magasin",
+            "click_and_collect": "Retrait en magasin",
+            "reserve_in_store": "Réservé en magasin, paiement sur place",
+            "in_store": "Acheté en magasin",
+        },
+        "en": {
+            "delivery": "Home delivery",
+            "ship_from_store": "Delivery from a store",
+            "click_and_collect": "Click and collect",
+            "reserve_in_store": "Reserved in store, pay there",
+            "in_store": "Bought in store",
+        },
+    }["en" if order.locale == "en" else "fr"]
+    return {
+        "order_number": order.number,
+        "lines": [
+            {
+                "name": line.name,
+                "quantity": line.quantity,
+                "amount": money(line.unit_price * line.quantity),
+            }
+            for line in order.lines
+        ],
+        "total": money(order.total),
+        "fulfilment_summary": ", ".join(methods[f.method] for f in order.fulfilments),
+    }
+
+
+# --- pickup, shipping -----------------------------------------------------------------------------
+
+
+def _group(order: Order, fulfilment_id: str) -> Fulfilment:
+    for fulfilment in order.fulfilments:
+        if fulfilment.id == fulfilment_id:
+            return fulfilment
+    raise NotFound(f"this order has no fulfilment {fulfilment_id!r}", code="fulfilment_not_found")
+
+
+def _pickups_at(order: Order, location_id: str, statuses: set[str]) -> list[Fulfilment]:
+    return [
+        f
+        for f in order.fulfilments
+        if f.pickup_location_id == location_id
+        and f.method in {m.value for m in PICKUP_METHODS}
+        and f.status in statuses
+    ]
+
+
+def _hours_lines(uow: UnitOfWork, location_id: str, locale: str) -> tuple[str, str, list[str]]:
+    card = stores.store_cards(uow=uow).get(location_id)
+    if card is None:
+        return "", "", []
+    days = (
+        ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+        if locale == "en"
+        else ["Lundi", "Mardi", "Mercredi", "Jeudi", "Vendredi", "Samedi", "Dimanche"]
+    )
+    by_day: dict[int, list[str]] = defaultdict(list)
+    for row in card.hours:
+        by_day[row.weekday].append(f"{row.opens}–{row.closes}")
+    closed = "closed" if locale == "en" else "fermé"
+    lines = [f"{days[day]} : {', '.join(by_day[day]) or closed}" for day in range(7)]
+    address = f"{card.street}, {card.postcode} {card.city}"
+    return card.name, address, lines
+
+
+def mark_ready_for_pickup(
+    *,
+    uow: UnitOfWork,
+    order_id: str,
+    location_id: str,
+    actor: str | None = None,
+    order_url: str = "",
+) -> Order:
+    """The store put the order on its pickup shelf: tell the shopper by email, with her pickup
+    code and the store's hours. Only a paid order, or one reserved to be paid in store."""
+    order = get_order(uow=uow, order_id=order_id)
+    groups = _pickups_at(
+        order, location_id, {FulfilmentStatus.PENDING.value, FulfilmentStatus.IN_TRANSIT.value}
+    )
+    if not groups:
+        raise Conflict(
+            "nothing of this order waits to be prepared in this store", code="nothing_to_prepare"
+        )
+    if order.status == OrderStatus.CANCELLED.value:
+        raise Conflict("this order is cancelled", code="order_cancelled")
+    if order.paid_at is None and any(
+        f.method != FulfilmentMethod.RESERVE_IN_STORE.value for f in groups
+    ):
+        raise Conflict("this order is not paid yet", code="payment_required")
+    now = utcnow()
+    for fulfilment in groups:
+        fulfilment.status = FulfilmentStatus.READY.value
+        fulfilment.ready_at = now
+        uow.record(
+            OrderReadyForPickup(
+                order_id=order.id, fulfilment_id=fulfilment.id, location_id=location_id
+            )
+        )
+    _touch(order, now)
+    _log(uow, order, "ready_for_pickup", now, actor=actor, location_id=location_id)
+    if order.email:
+        store_name, store_address, hours = _hours_lines(uow, location_id, order.locale)
+        notifications.queue_email(
+            uow=uow,
+            template="ready_for_pickup",
+            to_address=order.email,
+            locale=order.locale,
+            context={
+                "order_number": order.number,
+                "pickup_code": order.pickup_code,
+                "store_name": store_name,
+                "store_address": store_address,
+                "opening_hours": hours,
+                "lines": [
+                    {"name": line.name, "quantity": line.quantity}
+                    for line in order.lines
+                    if line.fulfilment_id in {f.id for f in groups}
+                ],
+                "order_url": order_url,
+            },
+            purpose="transactional",
+            profile_id=order.profile_id,
+            reference=order.id,
+        )
+    uow.session.flush()
+    return order
+
+
+def collect_order(
+    *,
+    uow: UnitOfWork,
+    order_id: str,
+    pickup_code: str,
+    location_id: str,
+    actor: str | None = None,
+) -> Order:
+    """Hand the order over at the pickup desk, against the shopper's code."""
+    order = get_order(uow=uow, order_id=order_id)
+    if not order.pickup_code or not hmac.compare_digest(order.pickup_code, pickup_code.strip()):
+        raise Conflict("this pickup code is not this order's", code="wrong_pickup_code")
+    groups = _pickups_at(order, location_id, {FulfilmentStatus.READY.value})
+    if not groups:
+        raise Conflict("nothing of this order is ready in this store", code="not_ready_here")
+    if order.paid_at is None:
+        raise Conflict(
+            "this order is to be paid at the till before it is handed over",
+            code="payment_required",
+            amount_due=_amount_due(order),
+        )
+    now = utcnow()
+    for fulfilment in groups:
+        fulfilment.status = FulfilmentStatus.COLLECTED.value
+        fulfilment.done_at = now
+        waited = int((now - fulfilment.ready_at).total_seconds()) if fulfilment.ready_at else None
+        uow.record(
+            OrderCollected(
+                order_id=order.id,
+                fulfilment_id=fulfilment.id,
+                location_id=location_id,
+                waited_seconds=None if waited is None else max(0, waited),
+            )
+        )
+    _touch(order, now)
+    _log(uow, order, "collected", now, actor=actor, location_id=location_id)
+    _journey(
+        uow,
+        order,
+        "Order Collected",
+        {
+            "products": _products(
+                [line for line in order.lines if line.fulfilment_id in {g.id for g in groups}]
+            )
+        },
+        channel="store",
+        store_id=location_id,
+        at=now,
+    )
+    uow.session.flush()
+    return order
+
+
+def ship_fulfilment(
+    *,
+    uow: UnitOfWork,
+    order_id: str,
+    fulfilment_id: str,
+    tracking_reference: str | None = None,
+    actor: str | None = None,
+) -> Order:
+    """A delivery group left its source location."""
+    order = get_order(uow=uow, order_id=order_id)
+    fulfilment = _group(order, fulfilment_id)
+    if fulfilment.method not in (
+        FulfilmentMethod.DELIVERY.value,
+        FulfilmentMethod.SHIP_FROM_STORE.value,
+    ):
+        raise Conflict("only a delivery is shipped", code="not_a_delivery")
+    if order.paid_at is None:
+        raise Conflict("this order is not paid yet", code="payment_required")
+    if fulfilment.status != FulfilmentStatus.PENDING.value:
+        raise Conflict(f"this delivery is {fulfilment.status}", code="fulfilment_not_pending")
+    now = utcnow()
+    fulfilment.status = FulfilmentStatus.SHIPPED.value
+    fulfilment.tracking_reference = tracking_reference
+    _touch(order, now)
+    _log(uow, order, "shipped", now, actor=actor, location_id=fulfilment.source_location_id)
+    uow.record(
+        OrderShipped(
+            order_id=order.id,
+            fulfilment_id=fulfilment.id,
+            location_id=fulfilment.source_location_id,
+        )
+    )
+    uow.session.flush()
+    return order
+
+
+def mark_delivered(
+    *, uow: UnitOfWork, order_id: str, fulfilment_id: str, actor: str | None = None
+) -> Order:
+    order = get_order(uow=uow, order_id=order_id)
+    fulfilment = _group(order, fulfilment_id)
+    if fulfilment.status != FulfilmentStatus.SHIPPED.value:
+        raise Conflict(f"this delivery is {fulfilment.status}", code="fulfilment_not_shipped")
+    now = utcnow()
+    fulfilment.status = FulfilmentStatus.DELIVERED.value
+    fulfilment.done_at = now
+    _touch(order, now)
+    _log(uow, order, "delivered", now, actor=actor)
+    uow.record(OrderDelivered(order_id=order.id, fulfilment_id=fulfilment.id))
+    uow.session.flush()
+    return order
+
+
+# --- cancellation and expiry ----------------------------------------------------------------------
+
+
+def cancel_order(
+    *,
+    uow: UnitOfWork,
+    providers: PaymentProviders | None,
+    order_id: str,
+    reason: str,
+    actor: str | None = None,
+) -> Order:
+    """Cancel before anything left: reserved units go back at once; a paid order's units go
+    back on the shelf and the money back to the card."""
+    order = get_order(uow=uow, order_id=order_id)
+    if order.status == OrderStatus.CANCELLED.value:
+        return order
+    if any(
+        f.status
+        not in (
+            FulfilmentStatus.PENDING.value,
+            FulfilmentStatus.IN_TRANSIT.value,
+            FulfilmentStatus.READY.value,
+        )
+        for f in order.fulfilments
+    ):
+        raise Conflict(
+            "part of this order has left already: return it instead", code="order_not_cancellable"
+        )
+    now = utcnow()
+    for line in order.lines:
+        if line.reservation_id is None:
+            continue
+        reservation = inventory.get_reservation(uow=uow, reservation_id=line.reservation_id)
+        if reservation.status == ReservationStatus.ACTIVE.value:
+            inventory.release_reservation(
+                uow=uow, reservation_id=reservation.id, actor=actor, now=now
+            )
+        elif reservation.status == ReservationStatus.ALLOCATED.value:
+            inventory.adjust_stock(
+                uow=uow,
+                variant_id=line.variant_id,
+                location_id=reservation.location_id,
+                delta=line.quantity,
+                reason="order cancelled",
+                actor=actor,
+                kind=MovementKind.RETURN,
+                reference=order.id,
+                now=now,
+            )
+    refunded = 0
+    if order.paid_amount > order.refunded_amount:
+        if providers is None:
+            raise Conflict(
+                "a paid order is cancelled by staff, with its refund", code="refund_needed"
+            )
+        due_back = order.paid_amount - order.refunded_amount
+        refunded, _ = _refund(uow, providers, order, due_back, f"cancel:{order.id}", reason, actor)
+        order.refunded_amount += refunded
+    for fulfilment in order.fulfilments:
+        fulfilment.status = FulfilmentStatus.CANCELLED.value
+    order.status = OrderStatus.CANCELLED.value
+    order.payment_due_by = None
+    order.updated_at = now
+    order.version += 1
+    _log(uow, order, "cancelled", now, actor=actor, reason=reason, refunded=refunded)
+    uow.record(OrderCancelled(order_id=order.id, reason=reason))
+    _journey(uow, order, "Order Cancelled", {"total": order.total / 100, "reason": reason}, at=now)
+    uow.session.flush()
+    return order
+
+
+def cancel_unpaid_orders(*, uow: UnitOfWork, now: datetime | None = None, limit: int = 200) -> int:
+    """Orders whose payment window closed give their stock back: the sweep the worker runs."""
+    now = now or utcnow()
+    due = list(
+        uow.session.scalars(
+            select(Order.id)
+            .where(
+                Order.status == OrderStatus.PLACED.value,
+                Order.payment_due_by.is_not(None),
+                Order.payment_due_by <= now,
+            )
+            .order_by(Order.payment_due_by)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    )
+    for order_id in due:
+        cancel_order(uow=uow, providers=None, order_id=order_id, reason="payment_window_closed")
+    return len(due)
+
+
+# --- returns anywhere -----------------------------------------------------------------------------
+
+
+def _refund(
+    uow: UnitOfWork,
+    providers: PaymentProviders,
+    order: Order,
+    amount: int,
+    key: str,
+    reason: str,
+    actor: str | None,
+) -> tuple[int, list[str]]:
+    """Refund ``amount`` to the order's own payments, newest first: the money goes back where
+    it came from (the card, or cash at the till)."""
+    left = amount
+    refund_ids = []
+    for payment in sorted(
+        payments.payments_for(uow=uow, reference=order.id), key=lambda p: p.created_at, reverse=True
+    ):
+        if left <= 0:
+            break
+        refundable = (
+            payment.amount - payment.refunded_amount
+            if payment.status in ("captured", "partially_refunded")
+            else 0
+        )
+        if refundable <= 0:
+            continue
+        part = min(left, refundable)
+        refund = payments.refund_payment(
+            uow=uow,
+            providers=providers,
+            payment_id=payment.id,
+            amount=part,
+            reason=reason or "return",
+            idempotency_key=f"{key}:{payment.id}",
+            actor=actor,
+        )
+        refund_ids.append(refund.id)
+        left -= part
+    return amount - left, refund_ids
+
+
+def return_items(
+    *,
+    uow: UnitOfWork,
+    providers: PaymentProviders,
+    order_id: str,
+    quantities: Mapping[str, int],
+    location_id: str,
+    idempotency_key: str,
+    reason: str = "",
+    actor: str | None = None,
+) -> OrderReturn:
+    """Take items back in any store: they go back on that store's shelf and the money back to
+    the original payment. Records "Order Refunded" on the journey, in that store."""
+    order = get_order(uow=uow, order_id=order_id)
+    existing = uow.session.scalars(
+        select(OrderReturn).where(
+            OrderReturn.order_id == order.id, OrderReturn.idempotency_key == idempotency_key
+        )
+    ).first()
+    if existing is not None:
+        return existing
+    card = stores.store_cards(uow=uow).get(location_id)
+    if card is None or card.kind != "store":
+        raise NotFound(f"no store {location_id!r}", code="store_not_found")
+    if not quantities:
+        raise InvalidInput("name the lines and quantities to return", code="nothing_to_return")
+    lines = {line.id: line for line in order.lines}
+    done = {f.id for f in order.fulfilments if f.status in _DONE}
+    amount = 0
+    for line_id, quantity in quantities.items():
+        line = lines.get(line_id)
+        if line is None:
+            raise InvalidInput(f"line {line_id!r} is not in this order", code="unknown_line")
+        if line.fulfilment_id not in done:
+            raise Conflict(
+                "this item has not been handed over yet", code="not_returnable", line_id=line_id
+            )
+        if quantity <= 0 or quantity > line.quantity - line.returned_quantity:
+            raise InvalidInput(
+                f"at most {line.quantity - line.returned_quantity} of this line can come back",
+                code="invalid_quantity",
+                line_id=line_id,
+            )
+        amount += line.unit_price * quantity
+    now = utcnow()
+    for line_id, quantity in quantities.items():
+        line = lines[line_id]
+        line.returned_quantity += quantity
+        inventory.adjust_stock(
+            uow=uow,
+            variant_id=line.variant_id,
+            location_id=location_id,
+            delta=quantity,
+            reason="customer return",
+            actor=actor,
+            kind=MovementKind.RETURN,
+            reference=order.id,
+            now=now,
+        )
+    refunded, refund_ids = _refund(
+        uow, providers, order, amount, f"return:{idempotency_key}", reason, actor
+    )
+    order.refunded_amount += refunded
+    record = OrderReturn(
+        id=new_id("ret"),
+        order_id=order.id,
+        location_id=location_id,
+        lines=[{"line_id": k, "quantity": v} for k, v in quantities.items()],
+        amount=refunded,
+        refund_ids=refund_ids,
+        reason=reason[:500],
+        actor=actor,
+        idempotency_key=idempotency_key,
+        created_at=now,
+    )
+    uow.session.add(record)
+    _touch(order, now)
+    _log(uow, order, "returned", now, actor=actor, location_id=location_id, amount=refunded)
+    uow.record(
+        OrderReturned(
+            order_id=order.id,
+            return_id=record.id,
+            location_id=location_id,
+            amount=refunded,
+            currency=order.currency,
+        )
+    )
+    _journey(
+        uow,
+        order,
+        "Order Refunded",
+        {"total": refunded / 100, "products": _products(order.lines, dict(quantities))},
+        channel="store",
+        store_id=location_id,
+        at=now,
+    )
+    if order.email and refunded:
+        from babel.numbers import format_currency
+
+        notifications.queue_email(
+            uow=uow,
+            template="order_refunded",
+            to_address=order.email,
+            locale=order.locale,
+            context={
+                "order_number": order.number,
+                "amount": format_currency(
+                    refunded / 100,
+                    order.currency,
+                    locale="en_GB" if order.locale == "en" else "fr_FR",
+                ),
+            },
+            purpose="transactional",
+            profile_id=order.profile_id,
+            reference=order.id,
+        )
+    uow.session.flush()
+    return record
+
+
+def erase_customer_data(*, uow: UnitOfWork, profile_id: str) -> int:
+    """Right to erasure: her orders keep their amounts and items (the shop's accounts need
+    them) but lose her email and delivery addresses. Returns how many orders were touched."""
+    cluster = [profile_id, *customers.merged_profile_ids(uow=uow, profile_id=profile_id)]
+    orders = list(uow.session.scalars(select(Order).where(Order.profile_id.in_(cluster))))
+    for order in orders:
+        order.email = None
+        for fulfilment in order.fulfilments:
+            fulfilment.address = None
+    uow.session.flush()
+    return len(orders)
