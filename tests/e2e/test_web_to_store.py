@@ -60,7 +60,7 @@ def test_product_page_carries_schema_org_and_print_attribution(
     live_server: str, desktop: Page, screenshot: Callable[[Page, str], Path]
 ) -> None:
     desktop.goto(f"{live_server}/produits/pantalon-chino-noir?utm_source=poster&utm_medium=print")
-    expect(desktop.get_by_text("Vous avez scanné ce produit depuis : une affiche")).to_be_visible()
+    expect(desktop.get_by_text("Vu sur une affiche ? Ajoutez-le en un geste")).to_be_visible()
     data = json.loads(desktop.locator("script[type='application/ld+json']").inner_text())
     assert data["@type"] == "Product"
     assert data["offers"]["priceCurrency"] == "EUR"

@@ -224,6 +224,8 @@ def product_page(request: Request, slug: str, uow: ReadUowDep, _: PublicDep) -> 
         where=where,
         stores=stores_near,
         from_print=media.get(medium.value) if medium else None,
+        print_medium=medium.value if medium else None,
+        print_campaign=request.query_params.get("utm_campaign") if medium else None,
         json_ld=_product_json_ld(request, product, chosen, price),
     )
     _remember(response, where)
