@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from parcours import __version__
+from parcours.carts import api as carts_api
 from parcours.catalog import api as catalog_api
 from parcours.core import health
 from parcours.core.auth import api as auth_api
@@ -19,6 +20,7 @@ from parcours.core.db import Database
 from parcours.core.errors import install_error_handlers
 from parcours.core.events import EventBus
 from parcours.core.idempotency import IdempotencyMiddleware
+from parcours.core.live import build_live_hub
 from parcours.core.middleware import BodySizeLimitMiddleware, HttpMetrics, RequestContextMiddleware
 from parcours.core.outbox import Relay
 from parcours.core.settings import Settings
@@ -27,10 +29,18 @@ from parcours.customers import tasks as customers_tasks
 from parcours.inventory import api as inventory_api
 from parcours.inventory import handlers as inventory_handlers
 from parcours.inventory import tasks as inventory_tasks
+from parcours.notifications import api as notifications_api
+from parcours.notifications import handlers as notifications_handlers
+from parcours.notifications import tasks as notifications_tasks
+from parcours.orders import api as orders_api
+from parcours.orders import handlers as orders_handlers
+from parcours.orders import tasks as orders_tasks
+from parcours.payments import api as payments_api
+from parcours.payments.providers import build_providers
 from parcours.stores import api as stores_api
 from parcours.tracking import api as tracking_api
 from parcours.tracking import tasks as tracking_tasks
-from parcours.web import pages, shop
+from parcours.web import cart_pages, pages, shop
 
 WEB_DIR = Path(__file__).parent / "web"
 
@@ -50,6 +60,8 @@ def build_bus() -> EventBus:
     """Every context subscribes its handlers here; the relay delivers events to them."""
     bus = EventBus()
     inventory_handlers.register(bus)
+    orders_handlers.register(bus)
+    notifications_handlers.register(bus)
     return bus
 
 
@@ -61,11 +73,13 @@ def build_relay(db: Database, settings: Settings) -> Relay:
         poll_seconds=settings.relay_poll_seconds,
         periodic=[
             inventory_tasks.run_periodic_tasks,
+            orders_tasks.run_periodic_tasks,
             partial(
                 customers_tasks.run_periodic_tasks,
                 events_without_consent=settings.events_without_consent.value,
             ),
             partial(tracking_tasks.run_periodic_tasks, settings=settings),
+            partial(notifications_tasks.run_periodic_tasks, settings=settings),
         ],
     )
 
@@ -74,6 +88,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     settings = settings or Settings()
     db = database or Database.from_url(settings.database_url, echo=settings.sql_echo)
     relay = build_relay(db, settings)
+    live = build_live_hub(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -84,6 +99,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         finally:
             tracking_api.stop_ingestion(app)  # commit what was acknowledged-in-flight
             relay.stop()
+            await live.aclose()  # ends open streams, closes Redis connections
             if database is None:
                 db.dispose()
 
@@ -100,8 +116,10 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.state.db = db
     app.state.bus = relay.bus
     app.state.relay = relay
+    app.state.live = live
     app.state.metrics = HttpMetrics()
     app.state.api_key_cache = ApiKeyCache()
+    app.state.payment_providers = build_providers(settings)
 
     install_error_handlers(app)
     app.include_router(health.router)
@@ -111,8 +129,13 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.include_router(inventory_api.router)
     app.include_router(tracking_api.router)
     app.include_router(customers_api.router)
+    app.include_router(payments_api.router)
+    app.include_router(carts_api.router)
+    app.include_router(orders_api.router)
+    app.include_router(notifications_api.router)
     app.include_router(pages.router)
     app.include_router(shop.router)
+    app.include_router(cart_pages.router)
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
     demo_static = Path(__file__).parent / "demo" / "static"
     if demo_static.is_dir():
