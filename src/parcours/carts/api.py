@@ -40,7 +40,7 @@ from parcours.carts.schemas import (
 )
 from parcours.catalog import qr
 from parcours.catalog.service import VariantInfo
-from parcours.core.auth.models import KeyKind, Role
+from parcours.core.auth.models import KeyKind
 from parcours.core.auth.principal import PUBLIC, STORE_STAFF, AccessPolicy, Principal
 from parcours.core.deps import SettingsDep, UowDep
 from parcours.core.errors import Forbidden, InvalidInput, NotFound, TooLarge
@@ -650,4 +650,4 @@ async def scan(
     )
 
 
-__all__ = ["CART_ACCESS", "STOREFRONT", "TILL", "Role", "router"]
+__all__ = ["CART_ACCESS", "STOREFRONT", "TILL", "router"]

@@ -8,6 +8,7 @@ stores (``require_store``); servers with a secret key act for all. Payments requ
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request, status
@@ -188,7 +189,7 @@ def checkout(
             raise InvalidInput("staff name the store the sale is made in", code="store_required")
         principal.require_store(body.store_id)
         placement = service.Placement(
-            channel="till" if principal.role is not Role.MARKETER else "store",
+            channel="till",
             store_id=body.store_id,
             actor=principal.id,
         )
@@ -213,8 +214,8 @@ def checkout(
         email=body.email,
         locale=body.locale,
         expected_version=carts.parse_if_match(if_match),
-        payment_window=_seconds(settings.reservation_ttl_seconds),
-        store_hold=_seconds(settings.store_hold_hours * 3600),
+        payment_window=timedelta(seconds=settings.reservation_ttl_seconds),
+        store_hold=timedelta(hours=settings.store_hold_hours),
         delivery_strategy=settings.delivery_sourcing,
     )
     answer = order_read(order)
@@ -223,12 +224,6 @@ def checkout(
         f"cart:{cart.id}", {"type": "ended", "cart_id": cart.id, "order_id": order.id}
     )
     return answer
-
-
-def _seconds(value: int) -> Any:
-    from datetime import timedelta
-
-    return timedelta(seconds=value)
 
 
 @router.get("/orders/{order_id}", response_model=OrderRead)
@@ -351,8 +346,8 @@ def pay_order(
         )
         channel = "till"
     store_id = body.store_id if principal.kind == "staff" else None
-    if store_id is not None:
-        principal.require_store(store_id)
+    if store_id is not None and body.method == "card":
+        principal.require_store(store_id)  # cash and terminal checked it above
     payment = service.pay_order(
         uow=uow,
         providers=request.app.state.payment_providers,

@@ -34,6 +34,7 @@ from parcours.catalog import service as catalog
 from parcours.core.clock import utcnow
 from parcours.core.errors import Conflict, DomainError, InvalidInput, NotFound
 from parcours.core.ids import new_id
+from parcours.core.money import format_money
 from parcours.core.pagination import decode_cursor, encode_cursor
 from parcours.core.uow import UnitOfWork
 from parcours.customers import service as customers
@@ -683,7 +684,7 @@ def settle_payments(
             template="order_confirmation",
             to_address=order.email,
             locale=order.locale,
-            context=_email_context(uow, order),
+            context=_email_context(order),
             purpose="transactional",
             profile_id=order.profile_id,
             reference=order.id,
@@ -692,13 +693,13 @@ def settle_payments(
     return order
 
 
-def _email_context(uow: UnitOfWork, order: Order) -> dict[str, Any]:
-    from babel.numbers import format_currency
+def _money(order: Order, amount: int) -> str:
+    return format_money(amount, order.currency, "en_GB" if order.locale == "en" else "fr_FR")
 
-    babel_locale = "en_GB" if order.locale == "en" else "fr_FR"
 
+def _email_context(order: Order) -> dict[str, Any]:
     def money(amount: int) -> str:
-        return format_currency(amount / 100, order.currency, locale=babel_locale)
+        return _money(order, amount)
 
     methods = {
         "fr": {
@@ -1170,8 +1171,6 @@ def return_items(
         at=now,
     )
     if order.email and refunded:
-        from babel.numbers import format_currency
-
         notifications.queue_email(
             uow=uow,
             template="order_refunded",
@@ -1179,11 +1178,7 @@ def return_items(
             locale=order.locale,
             context={
                 "order_number": order.number,
-                "amount": format_currency(
-                    refunded / 100,
-                    order.currency,
-                    locale="en_GB" if order.locale == "en" else "fr_FR",
-                ),
+                "amount": _money(order, refunded),
             },
             purpose="transactional",
             profile_id=order.profile_id,

@@ -17,7 +17,6 @@ from parcours.carts import service as carts
 from parcours.carts.api import SHOPPER_COOKIE
 from parcours.carts.models import TouchpointKind
 from parcours.catalog import qr
-from parcours.catalog import service as catalog
 from parcours.core.auth.principal import PUBLIC, Principal
 from parcours.core.deps import SettingsDep, UowDep
 from parcours.core.errors import DomainError
@@ -158,6 +157,3 @@ def cart_handoff(request: Request, uow: UowDep, settings: SettingsDep, _: Public
         qr_svg=qr.render(url, qr.QrFormat.SVG, title=issued.code).decode(),
         minutes=int(carts.HANDOFF_LIFETIME.total_seconds() // 60),
     )
-
-
-__all__ = ["catalog", "router"]
