@@ -55,6 +55,13 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     return url or f"sqlite:///{tmp_path_factory.mktemp('db') / 'parcours-test.db'}"
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Browser tests run last, whatever paths were asked for: Playwright's sync driver holds an
+    event loop on the main thread for the rest of the session, which async tests (the live hub's)
+    cannot run beside."""
+    items.sort(key=lambda item: "/tests/e2e/" in str(item.path).replace(os.sep, "/"))
+
+
 def pytest_report_header(config: pytest.Config) -> str:
     url = os.environ.get("PARCOURS_TEST_DATABASE_URL", "sqlite (temporary file)")
     safe = make_url(url).render_as_string(hide_password=True) if "://" in url else url
