@@ -40,7 +40,7 @@ from parcours.payments.providers import build_providers
 from parcours.stores import api as stores_api
 from parcours.tracking import api as tracking_api
 from parcours.tracking import tasks as tracking_tasks
-from parcours.web import cart_pages, pages, shop
+from parcours.web import associate, cart_pages, pages, shop
 
 WEB_DIR = Path(__file__).parent / "web"
 
@@ -136,6 +136,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.include_router(pages.router)
     app.include_router(shop.router)
     app.include_router(cart_pages.router)
+    app.include_router(associate.router)
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
     demo_static = Path(__file__).parent / "demo" / "static"
     if demo_static.is_dir():

@@ -14,6 +14,12 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page
 
+from parcours.core.auth import service as auth_service
+from parcours.core.auth.models import Role
+from parcours.core.db import Database
+from parcours.core.uow import UnitOfWork
+from tests.conftest import Shop
+
 PHONE = {
     "viewport": {"width": 390, "height": 844},
     "device_scale_factor": 2,
@@ -21,6 +27,14 @@ PHONE = {
     "has_touch": True,
 }
 DESKTOP = {"viewport": {"width": 1280, "height": 860}}
+#: An associate's tablet held in landscape.
+TABLET = {
+    "viewport": {"width": 1180, "height": 820},
+    "device_scale_factor": 1,
+    "is_mobile": True,
+    "has_touch": True,
+}
+ASSOCIATE_PASSWORD = "un mot de passe solide"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -43,6 +57,55 @@ def desktop(browser: Browser) -> Iterator[Page]:
     page = context.new_page()
     yield page
     context.close()
+
+
+@pytest.fixture
+def tablet(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(locale="fr-FR", **TABLET)  # type: ignore[arg-type]
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def associate(db: Database, shop: Shop) -> Callable[..., str]:
+    """Creates a store staff account (an associate of store A unless told otherwise); returns
+    its email. Its password is ``ASSOCIATE_PASSWORD``."""
+
+    def create(
+        email: str = "awa@boutique.example",
+        *,
+        name: str = "Awa Diallo",
+        role: Role = Role.ASSOCIATE,
+        stores: frozenset[str] | None = None,
+    ) -> str:
+        with UnitOfWork(db) as uow:
+            auth_service.create_staff_user(
+                uow=uow,
+                email=email,
+                name=name,
+                role=role,
+                password=ASSOCIATE_PASSWORD,
+                store_ids=frozenset({shop.store_a}) if stores is None else stores,
+            )
+            uow.commit()
+        return email
+
+    return create
+
+
+@pytest.fixture
+def sign_in(live_server: str) -> Callable[..., None]:
+    """Signs a staff member in through the login page and lands on ``next_path``."""
+
+    def go(page: Page, email: str, next_path: str = "/associate") -> None:
+        page.goto(f"{live_server}/connexion?next={next_path}")
+        page.get_by_label("Adresse e-mail").fill(email)
+        page.get_by_label("Mot de passe").fill(ASSOCIATE_PASSWORD)
+        page.get_by_role("button", name="Se connecter").click()
+        page.wait_for_load_state()
+
+    return go
 
 
 @pytest.fixture

@@ -28,6 +28,8 @@ class DomainError(Exception):
     status: int = 400
     code: str = "bad_request"
     title: str = "Bad request"
+    #: Where a person opening a page (not an API client) is sent instead of a problem document.
+    page_redirect: str | None = None
 
     def __init__(self, detail: str, *, code: str | None = None, **extra: Any) -> None:
         super().__init__(detail)
@@ -112,6 +114,8 @@ def install_error_handlers(app: FastAPI) -> None:
         if isinstance(exc, Unauthenticated) and _wants_page(request):
             # A person opening a staff page is sent to sign in, then brought back.
             return RedirectResponse(f"/connexion?next={quote(request.url.path)}", status_code=303)
+        if exc.page_redirect is not None and _wants_page(request):
+            return RedirectResponse(exc.page_redirect, status_code=303)
         return problem(
             exc.status,
             exc.code,

@@ -1,7 +1,9 @@
 """French by default, English on request: the locale of a request and the page texts.
 
-Texts live in ``web/locales/<lang>.json`` keyed by message id; a missing English text falls back
-to French, and a missing id shows the id itself so that it is noticed, never a crash.
+Texts live in ``web/locales/<lang>.json`` keyed by message id, plus one file per user interface
+area in ``web/locales/<lang>/<area>.json`` (so that each area's texts stay together); an id defined
+twice is refused when the catalogue loads. A missing English text falls back to French, and a
+missing id shows the id itself so that it is noticed, never a crash.
 """
 
 from __future__ import annotations
@@ -21,8 +23,14 @@ BABEL_LOCALES = {"fr": "fr_FR", "en": "en_GB"}
 
 @cache
 def _catalog(lang: str) -> dict[str, str]:
-    path = _LOCALES_DIR / f"{lang}.json"
-    data: dict[str, str] = json.loads(path.read_text(encoding="utf-8"))
+    paths = [_LOCALES_DIR / f"{lang}.json", *sorted((_LOCALES_DIR / lang).glob("*.json"))]
+    data: dict[str, str] = {}
+    for path in paths:
+        texts: dict[str, str] = json.loads(path.read_text(encoding="utf-8"))
+        twice = sorted(data.keys() & texts.keys())
+        if twice:
+            raise ValueError(f"{path.name} defines texts already defined: {', '.join(twice)}")
+        data.update(texts)
     return data
 
 
