@@ -29,6 +29,7 @@ from parcours.customers import tasks as customers_tasks
 from parcours.inventory import api as inventory_api
 from parcours.inventory import handlers as inventory_handlers
 from parcours.inventory import tasks as inventory_tasks
+from parcours.loyalty import api as loyalty_api
 from parcours.notifications import api as notifications_api
 from parcours.notifications import handlers as notifications_handlers
 from parcours.notifications import tasks as notifications_tasks
@@ -38,6 +39,7 @@ from parcours.orders import tasks as orders_tasks
 from parcours.payments import api as payments_api
 from parcours.payments.providers import build_providers
 from parcours.stores import api as stores_api
+from parcours.stores import handlers as stores_handlers
 from parcours.tracking import api as tracking_api
 from parcours.tracking import tasks as tracking_tasks
 from parcours.web import associate, cart_pages, pages, shop
@@ -62,6 +64,7 @@ def build_bus() -> EventBus:
     inventory_handlers.register(bus)
     orders_handlers.register(bus)
     notifications_handlers.register(bus)
+    stores_handlers.register(bus)
     return bus
 
 
@@ -132,6 +135,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.include_router(payments_api.router)
     app.include_router(carts_api.router)
     app.include_router(orders_api.router)
+    app.include_router(loyalty_api.router)
     app.include_router(notifications_api.router)
     app.include_router(pages.router)
     app.include_router(shop.router)

@@ -7,6 +7,7 @@ from parcours.core.auth import models as auth_models
 from parcours.core.db import Base
 from parcours.customers import models as customers_models
 from parcours.inventory import models as inventory_models
+from parcours.loyalty import models as loyalty_models
 from parcours.notifications import models as notifications_models  # noqa: F401
 from parcours.orders import models as orders_models
 from parcours.payments import models as payments_models  # noqa: F401
@@ -21,6 +22,7 @@ __all__ = [
     "customers_models",
     "idempotency",
     "inventory_models",
+    "loyalty_models",
     "orders_models",
     "outbox",
     "stores_models",

@@ -155,3 +155,18 @@ def test_an_empty_order_link_is_left_out() -> None:
     )
     assert "Follow your order" not in email.text
     assert "Follow my order" not in email.html
+
+
+@pytest.mark.parametrize("template", ["receipt", "order_confirmation"])
+def test_a_promo_code_discount_shows_as_its_own_line(template: str) -> None:
+    context = {**CONTEXTS[template], "total": 6651, "discount": 739, "promo_code": "BIENVENUE10"}
+    fr = render_email(template=template, locale="fr", context=context, shop_name="Parcours")
+    en = render_email(template=template, locale="en", context=context, shop_name="Parcours")
+    assert "Remise (BIENVENUE10) : −7,39\u00a0€" in fr.text
+    assert "Total : 66,51\u00a0€" in fr.text
+    assert "Discount (BIENVENUE10): −€7.39" in en.text
+    assert "−7,39\u00a0€" in fr.html
+    without = render_email(
+        template=template, locale="fr", context=CONTEXTS[template], shop_name="Parcours"
+    )
+    assert "Remise" not in without.text + without.html

@@ -15,6 +15,7 @@ from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Header, Request, Response, UploadFile, status
+from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from parcours.carts import scan as scanning
@@ -29,6 +30,8 @@ from parcours.carts.schemas import (
     HandoffClaim,
     HandoffRead,
     LineWarningRead,
+    PromoCodeIn,
+    PromoRead,
     ScanRead,
     ScanVariantRead,
     ShopperSessionCreate,
@@ -41,18 +44,18 @@ from parcours.carts.schemas import (
 from parcours.catalog import qr
 from parcours.catalog.service import VariantInfo
 from parcours.core.auth.models import KeyKind
-from parcours.core.auth.principal import PUBLIC, STORE_STAFF, AccessPolicy, Principal
+from parcours.core.auth.principal import PUBLIC, STORE_STAFF, STOREFRONT, AccessPolicy, Principal
 from parcours.core.deps import SettingsDep, UowDep
 from parcours.core.errors import Forbidden, InvalidInput, NotFound, TooLarge
 from parcours.core.live import LiveHub, sse_stream
 from parcours.core.uow import UnitOfWork
 from parcours.customers import service as customers
 from parcours.customers import shoppers
+from parcours.customers.http import shopper_token
 from parcours.customers.models import ShopperSession
+from parcours.loyalty import service as loyalty
 from parcours.stores import service as stores
 
-#: The storefront (web, app, kiosk) speaking for a shopper: publishable or secret keys.
-STOREFRONT = AccessPolicy("storefront", keys=frozenset({KeyKind.PUBLISHABLE, KeyKind.SECRET}))
 #: A cart may be read and changed by its shopper's storefront, store staff and servers.
 CART_ACCESS = AccessPolicy(
     "cart_access", roles=STORE_STAFF, keys=frozenset({KeyKind.PUBLISHABLE, KeyKind.SECRET})
@@ -60,8 +63,6 @@ CART_ACCESS = AccessPolicy(
 #: A till or an associate's tablet: open a cart by its code, build one, name its customer.
 TILL = AccessPolicy("till", roles=STORE_STAFF, keys=frozenset({KeyKind.SECRET}))
 
-SHOPPER_HEADER = "X-Shopper-Token"
-SHOPPER_COOKIE = "parcours_shopper"
 MAX_SCAN_BYTES = 8 * 1024 * 1024
 
 router = APIRouter(prefix="/v1", tags=["carts"])
@@ -71,11 +72,6 @@ CartCaller = Annotated[Principal, Depends(CART_ACCESS)]
 Till = Annotated[Principal, Depends(TILL)]
 Public = Annotated[Principal, Depends(PUBLIC)]
 IfMatch = Annotated[str | None, Header(alias="If-Match", max_length=32)]
-
-
-def shopper_token(request: Request) -> str | None:
-    """The shopper's session token: a header for apps, a cookie for the storefront's pages."""
-    return request.headers.get(SHOPPER_HEADER) or request.cookies.get(SHOPPER_COOKIE)
 
 
 def _session(request: Request, uow: UnitOfWork) -> ShopperSession:
@@ -144,20 +140,22 @@ def _line_read(view: service.LineView, lang: str) -> CartLineRead:
         touchpoint=_touchpoint_read(
             line.touchpoint, line.medium, line.campaign, line.touchpoint_store_id
         ),
-        warnings=[
-            LineWarningRead(
-                code=warning.code.value,
-                message=warning.message_en if lang == "en" else warning.message_fr,
-                details=warning.details,
-            )
-            for warning in view.warnings
-        ],
+        warnings=[_warning_read(warning, lang) for warning in view.warnings],
         added_at=line.added_at,
+    )
+
+
+def _warning_read(warning: service.LineWarning, lang: str) -> LineWarningRead:
+    return LineWarningRead(
+        code=warning.code.value,
+        message=warning.message_en if lang == "en" else warning.message_fr,
+        details=warning.details,
     )
 
 
 def cart_read(view: service.CartView, lang: str = "fr") -> CartRead:
     cart = view.cart
+    promo = view.promo
     return CartRead(
         id=cart.id,
         status=cart.status,
@@ -170,6 +168,15 @@ def cart_read(view: service.CartView, lang: str = "fr") -> CartRead:
         saved_for_later=[_line_read(line, lang) for line in view.saved],
         item_count=view.item_count,
         subtotal=view.subtotal,
+        promo_code=view.promo_code,
+        promo=None
+        if promo is None
+        else PromoRead(
+            code=promo.code, description=promo.description, kind=promo.kind, value=promo.value
+        ),
+        discount=view.discount,
+        total=view.total,
+        warnings=[_warning_read(warning, lang) for warning in view.warnings],
         updated_at=cart.updated_at,
     )
 
@@ -456,6 +463,68 @@ def remove_line(
     return answer_cart(request, response, uow, cart)
 
 
+def _where(principal: Principal, session: ShopperSession | None) -> str:
+    """The channel a promo code is used on: staff sell through the till, a shopper on her own
+    channel, a server wherever the cart was started."""
+    if principal.kind == "staff":
+        return "till"
+    if session is not None:
+        return session.channel
+    return "server"
+
+
+@router.post("/carts/{cart_id}/promo-code", response_model=CartRead)
+def apply_promo_code(
+    cart_id: str,
+    body: PromoCodeIn,
+    request: Request,
+    response: Response,
+    principal: CartCaller,
+    uow: UowDep,
+    if_match: IfMatch = None,
+) -> CartRead:
+    """Apply a promo code: checked against the cart now, refused with 422 and a code saying
+    why (``promo_code_unknown``, ``_inactive``, ``_not_started``, ``_expired``, ``_exhausted``,
+    ``_minimum_not_met``, ``_channel``, ``_currency``), the cart unchanged."""
+    cart = service.get_cart(uow=uow, cart_id=cart_id)
+    session = authorise_cart(request, uow, principal, cart)
+    where = _where(principal, session)
+    try:
+        cart = service.apply_promo_code(
+            uow=uow,
+            cart_id=cart.id,
+            code=body.code,
+            expected_version=service.parse_if_match(if_match),
+            channel=None if where == "server" else where,
+        )
+    except loyalty.PromoCodeRefused:
+        uow.commit()  # the refusal is on her journey ("Coupon Denied"); the cart is unchanged
+        raise
+    return answer_cart(request, response, uow, cart)
+
+
+@router.delete("/carts/{cart_id}/promo-code", response_model=CartRead)
+def remove_promo_code(
+    cart_id: str,
+    request: Request,
+    response: Response,
+    principal: CartCaller,
+    uow: UowDep,
+    if_match: IfMatch = None,
+) -> CartRead:
+    """Take the promo code off the cart."""
+    cart = service.get_cart(uow=uow, cart_id=cart_id)
+    session = authorise_cart(request, uow, principal, cart)
+    where = _where(principal, session)
+    cart = service.remove_promo_code(
+        uow=uow,
+        cart_id=cart.id,
+        expected_version=service.parse_if_match(if_match),
+        channel=None if where == "server" else where,
+    )
+    return answer_cart(request, response, uow, cart)
+
+
 @router.post("/carts/{cart_id}/customer", response_model=CartRead)
 def attach_customer(
     cart_id: str,
@@ -650,4 +719,28 @@ async def scan(
     )
 
 
-__all__ = ["CART_ACCESS", "STOREFRONT", "TILL", "router"]
+class CodeReadRead(BaseModel):
+    """What a code says, as text: a GTIN, a URL, a loyalty card number…"""
+
+    text: str
+    symbology: str
+
+
+@router.post("/code-reads", response_model=CodeReadRead)
+async def read_code(
+    request: Request,
+    _: Till,
+    image: Annotated[UploadFile, File(description="a camera frame or photo holding a code")],
+) -> CodeReadRead:
+    """Decode a barcode or QR code in a camera frame, without looking it up: the associate's
+    tablet scans product labels and loyalty cards with the same camera (browsers without a
+    built-in barcode reader send frames here). Nothing readable: 422 ``code_unreadable``."""
+    content = await image.read(MAX_SCAN_BYTES + 1)
+    await image.close()
+    if len(content) > MAX_SCAN_BYTES:
+        raise TooLarge(f"a photo is at most {MAX_SCAN_BYTES // 1_048_576} MiB")
+    found = await run_in_threadpool(scanning.read_code, image_bytes=content)
+    return CodeReadRead(text=found.text, symbology=found.symbology)
+
+
+__all__ = ["CART_ACCESS", "TILL", "authorise_cart", "router"]

@@ -59,6 +59,8 @@ class Cart(Base):
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     merged_into: Mapped[str | None] = mapped_column(String(40), nullable=True)
     order_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    #: The promo code she applied (upper case), re-checked on every read and at checkout.
+    promo_code: Mapped[str | None] = mapped_column(String(32), nullable=True)
 
     lines: Mapped[list[CartLine]] = relationship(
         cascade="all, delete-orphan", order_by="CartLine.position", lazy="selectin"

@@ -66,6 +66,34 @@ def _decode(image_bytes: bytes) -> list[zxingcpp.Barcode]:
         ) from exc
 
 
+@dataclass(frozen=True, slots=True)
+class CodeRead:
+    """A code read off a photo, before anyone asks what it names."""
+
+    text: str
+    symbology: str  # ean13, ean8, upca or qr
+
+
+def read_code(*, image_bytes: bytes) -> CodeRead:
+    """The first readable code in a photo, decoded only (a loyalty card, a product label, a
+    handoff QR: the caller knows what it expects). Refused with InvalidInput
+    ``code_unreadable`` when the photo is not an image or holds no readable code."""
+    try:
+        codes = _decode(image_bytes)
+    except InvalidInput as exc:
+        if exc.code == "image_too_large":
+            raise
+        raise InvalidInput(exc.detail, code="code_unreadable") from None
+    for code in codes:
+        if code.text:
+            name = code.format.name
+            return CodeRead(text=code.text, symbology=_LINEAR.get(name, "qr"))
+    raise InvalidInput(
+        "no barcode or QR code could be read: hold it steady, closer, in good light",
+        code="code_unreadable",
+    )
+
+
 def _product_variants(uow: UnitOfWork, product_id: str) -> list[VariantInfo]:
     product = catalog.get_product(uow=uow, product_id=product_id, published_only=True)
     found = catalog.get_variants(uow=uow, variant_ids=[v.id for v in product.variants])

@@ -100,6 +100,13 @@ class CartLineRead(BaseModel):
     added_at: datetime
 
 
+class PromoRead(BaseModel):
+    code: str
+    description: str
+    kind: str = Field(description="percent or amount")
+    value: int = Field(description="percent: 1 to 100; amount: minor units")
+
+
 class CartRead(BaseModel):
     id: str
     status: str
@@ -112,7 +119,22 @@ class CartRead(BaseModel):
     saved_for_later: list[CartLineRead]
     item_count: int
     subtotal: int
+    promo_code: str | None = Field(
+        default=None, description="the code on the cart, even when it does not apply now"
+    )
+    promo: PromoRead | None = Field(default=None, description="the code's terms, when it applies")
+    discount: int = Field(default=0, description="what the code takes off now (minor units)")
+    total: int = Field(description="subtotal less discount, before delivery")
+    warnings: list[LineWarningRead] = Field(
+        default_factory=list,
+        description="about the whole cart: promo_not_applicable (details.reason says why)",
+    )
     updated_at: datetime
+
+
+class PromoCodeIn(BaseModel):
+    model_config = _STRICT
+    code: str = Field(min_length=1, max_length=64, description="as typed; any case")
 
 
 class TillCartCreate(BaseModel):

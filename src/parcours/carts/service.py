@@ -7,6 +7,8 @@ two phones editing one cart never overwrite each other silently.
 
 Prices and stock are re-checked on every read (:func:`view_cart`): the cart keeps the price the
 shopper saw, and the view says what changed ("price changed", "only 2 left in this store").
+A promo code applied to the cart is re-checked the same way: when it no longer applies (expired,
+the minimum no longer met), the view says why and takes nothing off; checkout then refuses it.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from parcours.core.errors import Conflict, InvalidInput, NotFound, PreconditionF
 from parcours.core.ids import new_id
 from parcours.core.uow import UnitOfWork
 from parcours.inventory import service as inventory
+from parcours.loyalty import service as loyalty
 from parcours.tracking import service as tracking
 
 if TYPE_CHECKING:
@@ -146,6 +149,8 @@ class WarningCode(StrEnum):
     OUT_OF_STOCK_HERE = "out_of_stock_here"
     OUT_OF_STOCK = "out_of_stock"
     UNAVAILABLE = "unavailable"
+    #: The cart's promo code does not apply now; ``details.reason`` is the refusal's code.
+    PROMO_NOT_APPLICABLE = "promo_not_applicable"
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +178,19 @@ class CartView:
     subtotal: int
     item_count: int
     store_id: str | None
+    #: The code on the cart (even when it does not apply now: the warning says why).
+    promo_code: str | None = None
+    #: What the code takes off now, in minor units; 0 when it does not apply.
+    discount: int = 0
+    #: The code's terms when it applies (its description, percent or amount).
+    promo: loyalty.Discount | None = None
+    #: Warnings about the whole cart (``promo_not_applicable``), beside the lines' own.
+    warnings: list[LineWarning] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        """What she pays for the items: the subtotal less the discount (before delivery)."""
+        return self.subtotal - self.discount
 
     @property
     def etag(self) -> str:
@@ -296,13 +314,44 @@ def view_cart(*, uow: UnitOfWork, cart: Cart, store_id: str | None = None) -> Ca
     # What she can still buy: a line no longer sold stays in sight (to be removed) but counts
     # neither in the subtotal nor in the item count, which checkout would not honour.
     buyable = [view for view in active if not _unavailable(view)]
+    subtotal = sum(view.amount for view in buyable)
+    promo: loyalty.Discount | None = None
+    cart_warnings: list[LineWarning] = []
+    if cart.promo_code:
+        try:
+            # Where she will pay is not known on a read: the channel is checked when the code
+            # is applied and at checkout.
+            promo = loyalty.quote_discount(
+                uow=uow,
+                code=cart.promo_code,
+                subtotal=subtotal,
+                currency=cart.currency,
+                channel=None,
+                at=utcnow(),
+            )
+        except loyalty.PromoCodeRefused as refused:
+            cart_warnings.append(promo_warning(refused))
     return CartView(
         cart=cart,
         lines=active,
         saved=saved,
-        subtotal=sum(view.amount for view in buyable),
+        subtotal=subtotal,
         item_count=sum(view.line.quantity for view in buyable),
         store_id=store_id,
+        promo_code=cart.promo_code,
+        discount=promo.amount if promo else 0,
+        promo=promo,
+        warnings=cart_warnings,
+    )
+
+
+def promo_warning(refused: loyalty.PromoCodeRefused) -> LineWarning:
+    """The cart's warning for a code that no longer applies, with the refusal's reason."""
+    return LineWarning(
+        WarningCode.PROMO_NOT_APPLICABLE,
+        loyalty.describe_refusal(refused, "fr"),
+        loyalty.describe_refusal(refused, "en"),
+        {"reason": refused.code, **refused.extra},
     )
 
 
@@ -326,14 +375,14 @@ def _bump(
     condition = [Cart.id == cart.id, Cart.status == CartStatus.ACTIVE.value]
     if expected_version is not None:
         condition.append(Cart.version == expected_version)
-    new_version = uow.session.execute(
+    claimed = uow.session.execute(
         update(Cart)
         .where(*condition)
         .values(version=Cart.version + 1, updated_at=now)
-        .returning(Cart.version),
+        .returning(Cart.version, Cart.promo_code),
         execution_options={"synchronize_session": False},
-    ).scalar_one_or_none()
-    if new_version is None:
+    ).one_or_none()
+    if claimed is None:
         uow.session.refresh(cart, ["version", "status"])
         if cart.status != CartStatus.ACTIVE.value:
             raise Conflict(
@@ -344,8 +393,11 @@ def _bump(
             code="cart_version_mismatch",
             current_version=cart.version,
         )
+    new_version, promo_code = claimed
     set_committed_value(cart, "version", new_version)
     set_committed_value(cart, "updated_at", now)
+    # Read with the row held, like the lines: a code applied meanwhile on another device counts.
+    set_committed_value(cart, "promo_code", promo_code)
     lines = uow.session.scalars(
         select(CartLine)
         .where(CartLine.cart_id == cart.id)
@@ -529,6 +581,133 @@ def remove_line(
     return cart
 
 
+# --- promo codes ----------------------------------------------------------------------------------
+
+
+def buyable_subtotal(*, uow: UnitOfWork, cart: Cart) -> int:
+    """The subtotal a code is judged on: today's prices of the lines she can buy (what
+    :func:`view_cart` shows and checkout charges), in one query."""
+    lines = active_lines(cart)
+    variants = (
+        catalog.get_variants(uow=uow, variant_ids=[line.variant_id for line in lines])
+        if lines
+        else {}
+    )
+    total = 0
+    for line in lines:
+        variant = variants.get(line.variant_id)
+        if variant is not None and variant.product_status == "published":
+            total += variant.price_amount * line.quantity
+    return total
+
+
+_CODE_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-")
+
+
+def promo_channel(channel: str) -> str:
+    """The channel a code's restriction speaks of: an associate's tablet sells through the till."""
+    return "till" if channel == "store" else channel
+
+
+def _coupon_properties(cart: Cart, code: str, discount: loyalty.Discount | None) -> dict[str, Any]:
+    """Segment e-commerce v2 coupon properties: the discount in major units."""
+    return {
+        "cart_id": cart.id,
+        "coupon_id": discount.promo_code_id if discount else None,
+        # What was typed, kept to what a code can hold: the journey stores no stray text.
+        "coupon_name": "".join(c for c in loyalty.normalise_code(code) if c in _CODE_CHARS)[:32],
+        "discount": (discount.amount if discount else 0) / 100,
+        "currency": cart.currency,
+    }
+
+
+def apply_promo_code(
+    *,
+    uow: UnitOfWork,
+    cart_id: str,
+    code: str,
+    expected_version: int | None = None,
+    channel: str | None = None,
+) -> Cart:
+    """Put a promo code on the cart after checking it against the cart now; refused with
+    PromoCodeRefused (422, its ``code`` says why) and "Coupon Denied" recorded, the cart left
+    as it was. ``channel``: where she is (default: the cart's own), for codes kept to some
+    channels. Records "Coupon Applied". Replaces the code already there, if any."""
+    cart = get_cart(uow=uow, cart_id=cart_id)
+    where = channel or cart.channel
+    now = utcnow()
+    try:
+        # Checked before the cart's version moves: a refused code leaves the till's ETag good.
+        loyalty.quote_discount(
+            uow=uow,
+            code=code,
+            subtotal=buyable_subtotal(uow=uow, cart=cart),
+            currency=cart.currency,
+            channel=promo_channel(where),
+            at=now,
+        )
+    except loyalty.PromoCodeRefused as refused:
+        _record_journey(
+            uow,
+            cart,
+            "Coupon Denied",
+            {**_coupon_properties(cart, code, None), "reason": refused.code},
+            where,
+            cart.store_id,
+            now,
+        )
+        raise
+    _bump(uow, cart, expected_version, "promo_code_applied", now)
+    # Again with the lines read under the row lock: another device may have just changed them.
+    discount = loyalty.quote_discount(
+        uow=uow,
+        code=code,
+        subtotal=buyable_subtotal(uow=uow, cart=cart),
+        currency=cart.currency,
+        channel=promo_channel(where),
+        at=now,
+    )
+    cart.promo_code = discount.code
+    _record_journey(
+        uow,
+        cart,
+        "Coupon Applied",
+        _coupon_properties(cart, code, discount),
+        where,
+        cart.store_id,
+        now,
+    )
+    uow.session.flush()
+    return cart
+
+
+def remove_promo_code(
+    *,
+    uow: UnitOfWork,
+    cart_id: str,
+    expected_version: int | None = None,
+    channel: str | None = None,
+) -> Cart:
+    """Take the promo code off the cart; records "Coupon Removed" if there was one."""
+    cart = get_cart(uow=uow, cart_id=cart_id)
+    now = utcnow()
+    _bump(uow, cart, expected_version, "promo_code_removed", now)
+    removed = cart.promo_code
+    cart.promo_code = None
+    if removed:
+        _record_journey(
+            uow,
+            cart,
+            "Coupon Removed",
+            _coupon_properties(cart, removed, None),
+            channel or cart.channel,
+            cart.store_id,
+            now,
+        )
+    uow.session.flush()
+    return cart
+
+
 # --- merging: sign-in and the till identifying a customer ----------------------------------------
 
 
@@ -661,6 +840,9 @@ def attach_profile(
         now,
         merged_into=survivor.id,
     )
+    if strategy.takes_lines and survivor.promo_code is None and loser.promo_code is not None:
+        # Her lines joined this cart: the code she typed on that device comes with them.
+        survivor.promo_code = loser.promo_code
     # The loser leaves the "one active cart" index before the survivor takes the profile.
     uow.session.flush()
     survivor.profile_id = profile_id

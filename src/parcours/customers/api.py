@@ -2,8 +2,9 @@
 and the data-subject requests (export, erasure).
 
 Customer data is personal data: reading it takes ``CUSTOMERS_READ`` (associates see emails and
-phones masked), changing it ``CUSTOMERS_WRITE``, and the data-subject requests — export
-everything, erase everything — ``CUSTOMERS_ERASE`` (admins and server keys only).
+phones masked), changing it (notes included) ``CUSTOMERS_WRITE``, and the data-subject
+requests — export everything, erase everything — ``CUSTOMERS_ERASE`` (admins and server keys
+only).
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ from parcours.customers.schemas import (
     IdentifyRequest,
     MergeRead,
     MergeRequest,
+    NoteCreate,
+    NoteRead,
 )
 from parcours.tracking import service as tracking
 
@@ -338,5 +341,38 @@ def export_customer(customer_id: str, uow: ReadUowDep, _: PrivacyOfficer) -> JSO
 def erase_customer(customer_id: str, uow: UowDep, principal: PrivacyOfficer) -> ErasureRead:
     erasure = service.erase_profile(uow=uow, profile_id=customer_id, by=_actor(principal))
     read = ErasureRead.model_validate(erasure, from_attributes=True)
+    uow.commit()
+    return read
+
+
+@router.get(
+    f"{V1}/customers/{{customer_id}}/notes",
+    response_model=Page[NoteRead],
+    summary="Notes and preferences store staff wrote about the person, newest first",
+)
+def list_notes(customer_id: str, uow: ReadUowDep, _: Reader) -> Page[NoteRead]:
+    profile = service.get_live_profile(uow=uow, profile_id=customer_id)
+    notes = service.notes_of(uow=uow, profile_id=profile.id)
+    return Page[NoteRead](items=[NoteRead.model_validate(n, from_attributes=True) for n in notes])
+
+
+@router.post(
+    f"{V1}/customers/{{customer_id}}/notes",
+    response_model=NoteRead,
+    status_code=status.HTTP_201_CREATED,
+    summary='Add a note or a preference ("size 38, prefers black")',
+)
+def add_note(customer_id: str, body: NoteCreate, uow: UowDep, principal: Writer) -> NoteRead:
+    if body.store_id is not None and principal.kind == "staff":
+        principal.require_store(body.store_id)  # an associate writes for her own store
+    note = service.add_customer_note(
+        uow=uow,
+        profile_id=customer_id,
+        kind=body.kind,
+        text=body.text,
+        author=_actor(principal),
+        store_id=body.store_id,
+    )
+    read = NoteRead.model_validate(note, from_attributes=True)
     uow.commit()
     return read

@@ -1,5 +1,5 @@
-"""Tables of customers: profiles, identifiers, merges, conflicts, consents, erasures, and the
-identity projector's position in the event stream."""
+"""Tables of customers: profiles, identifiers, merges, conflicts, consents, erasures, the notes
+store staff keep about a person, and the identity projector's position in the event stream."""
 
 from __future__ import annotations
 
@@ -45,6 +45,19 @@ class Profile(Base):
         ForeignKey("customer_profiles.id", ondelete="SET NULL"), nullable=True, index=True
     )
     erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    #: The name from the traits, folded (lower case, no accents, single spaces) so that an
+    #: associate's search matches word prefixes on both databases; ``None`` when no name is known
+    #: or the person was erased.
+    search_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+
+    __table_args__ = (
+        # text_pattern_ops: PostgreSQL uses the index for ``LIKE 'dup%'`` whatever the collation.
+        Index(
+            "ix_customer_profiles_search_name",
+            "search_name",
+            postgresql_ops={"search_name": "text_pattern_ops"},
+        ),
+    )
 
     @property
     def is_live(self) -> bool:
@@ -188,3 +201,25 @@ class SignInCode(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class NoteKind(StrEnum):
+    NOTE = "note"
+    PREFERENCE = "preference"  # "size 38, prefers black"
+
+
+class CustomerNote(Base):
+    """What a store associate wrote about a person (a note, or a preference). Personal data:
+    exported with the profile and deleted with it."""
+
+    __tablename__ = "customer_notes"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)  # cno_…
+    profile_id: Mapped[str] = mapped_column(
+        ForeignKey("customer_profiles.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(20))
+    text: Mapped[str] = mapped_column(String(1000))
+    author: Mapped[str] = mapped_column(String(80))  # the staff user's id, never a name
+    store_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -1,4 +1,5 @@
-"""Input and output shapes of customers: identify, the profile 360, consents, merges, erasure.
+"""Input and output shapes of customers: identify, the profile 360, consents, merges, erasure,
+notes.
 
 Inputs refuse unknown fields. Emails and phones are shown masked to store associates.
 """
@@ -10,7 +11,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from parcours.customers.models import ConsentPurpose
+from parcours.customers.models import ConsentPurpose, NoteKind
 
 CHANNEL_PATTERN = r"^[a-z][a-z_]{1,19}$"
 Channel = Annotated[str, StringConstraints(pattern=CHANNEL_PATTERN)]
@@ -139,3 +140,22 @@ class ErasureRead(BaseModel):
     erased_at: datetime
     erased_by: str
     counts: dict[str, int]
+
+
+class NoteCreate(_Input):
+    """What an associate learnt about the person: a note, or a preference."""
+
+    kind: NoteKind = NoteKind.NOTE
+    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
+    store_id: Annotated[str, StringConstraints(max_length=40)] | None = Field(
+        default=None, description="the store where it was written"
+    )
+
+
+class NoteRead(BaseModel):
+    id: str
+    kind: NoteKind
+    text: str
+    author: str
+    store_id: str | None
+    created_at: datetime

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -40,11 +41,13 @@ from parcours.customers.events import (
 from parcours.customers.models import (
     ConsentPurpose,
     ConsentRecord,
+    CustomerNote,
     Erasure,
     Identifier,
     IdentifierKind,
     IdentityConflict,
     Merge,
+    NoteKind,
     Profile,
     ProjectionCursor,
     ShopperSession,
@@ -233,6 +236,145 @@ def _plain_traits(traits: Mapping[str, Any]) -> dict[str, Any]:
     """Traits without the identifiers (kept in their own table) and verification flags."""
     skip = set(_TRAIT_IDENTIFIERS) | set(_TRAIT_VERIFIED) | {"userId", "user_id", "anonymousId"}
     return {k: v for k, v in list(traits.items())[:MAX_TRAITS] if k not in skip}
+
+
+# --- names and the associate's search ----------------------------------------------------------
+
+#: Trait keys that hold a name, as Segment and our own forms spell them.
+_FIRST_NAME_KEYS = ("first_name", "firstName")
+_LAST_NAME_KEYS = ("last_name", "lastName")
+MAX_SEARCH_NAME = 200
+
+
+def fold_name(text: str) -> str:
+    """Lower case, accents removed, anything but letters and digits turned into single spaces:
+    ``"Hélène  D'Arc"`` -> ``"helene d arc"``; how names are stored and searched."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join("".join(c if c.isalnum() else " " for c in plain).split())
+
+
+def _trait_text(traits: Mapping[str, Any], keys: Iterable[str]) -> str:
+    for key in keys:
+        value = traits.get(key)
+        if isinstance(value, str) and value.strip():
+            return " ".join(value.split())
+    return ""
+
+
+def name_parts(traits: Mapping[str, Any]) -> tuple[str, str]:
+    """(first name, last name) from the traits; a lone ``name`` is split at its last space."""
+    first = _trait_text(traits, _FIRST_NAME_KEYS)
+    last = _trait_text(traits, _LAST_NAME_KEYS)
+    if first or last:
+        return first, last
+    full = _trait_text(traits, ("name",))
+    given, _, family = full.rpartition(" ")
+    return (given, family) if given else (full, "")
+
+
+def display_name(traits: Mapping[str, Any]) -> str:
+    """The person's name as she would write it, or an empty string."""
+    return " ".join(part for part in name_parts(traits) if part)
+
+
+def masked_name(traits: Mapping[str, Any]) -> str:
+    """``"Camille D."``: enough to recognise someone in a list, not a full name to copy."""
+    first, last = name_parts(traits)
+    if first and last:
+        return f"{first} {last[:1].upper()}."
+    if last:
+        return f"{last[:1].upper()}."
+    return first
+
+
+def _refresh_search_name(profile: Profile) -> None:
+    """Keep the folded name in step with the traits (called wherever traits are written)."""
+    folded = fold_name(display_name(profile.traits))[:MAX_SEARCH_NAME].strip()
+    profile.search_name = folded or None
+
+
+def city_of(traits: Mapping[str, Any]) -> str | None:
+    """The city from the traits (``city`` or Segment's ``address.city``), if known."""
+    address = traits.get("address")
+    nested = address.get("city") if isinstance(address, Mapping) else None
+    for value in (traits.get("city"), nested):
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    return None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ProfileMatch:
+    """A profile an associate's search found, and how: ``loyalty_card``, ``email``, ``phone`` or
+    ``name``. An exact identifier match is the person; a name match is a candidate."""
+
+    profile: Profile
+    matched_by: str
+    identifiers: list[Identifier]
+
+
+_PHONE_CHARACTERS = frozenset("0123456789+-. ()")
+
+
+def search_profiles(*, uow: UnitOfWork, query: str, limit: int = 20) -> list[ProfileMatch]:
+    """Who the associate means: an exact email, phone or loyalty card, else the people whose
+    name has words starting with each word typed (``"dup"`` finds Camille Dupont). Live
+    profiles only; identifier matches first."""
+    text = " ".join(query.split())[:MAX_IDENTIFIER_LENGTH]
+    if not text:
+        return []
+    limit = max(1, min(limit, 50))
+    found: dict[str, str] = {}
+    tries: list[tuple[IdentifierKind, str | None]] = [
+        (K.LOYALTY_CARD, normalise_identifier(K.LOYALTY_CARD, text))
+    ]
+    if "@" in text:
+        tries.append((K.EMAIL, normalise_email(text)))
+    elif set(text) <= _PHONE_CHARACTERS and sum(c.isdigit() for c in text) >= 6:
+        tries.append((K.PHONE, normalise_phone(text, region=DEFAULT_RULES.phone_region)))
+    for kind, value in tries:
+        if value is None:
+            continue
+        row = uow.session.scalar(
+            select(Identifier).where(Identifier.kind == kind.value, Identifier.value == value)
+        )
+        if row is not None:
+            profile = resolve_profile(uow=uow, profile_id=row.profile_id)
+            if profile.erased_at is None:
+                found.setdefault(profile.id, kind.value)
+    words = fold_name(text).split()[:5]
+    if words and len(found) < limit and "@" not in text:
+        # Each word typed must start a word of the name: the leading one is served by the
+        # index (``LIKE 'dup%'``), the others by a scan of this short column.
+        conditions = [
+            or_(Profile.search_name.like(f"{word}%"), Profile.search_name.like(f"% {word}%"))
+            for word in words
+        ]
+        for pid in uow.session.scalars(
+            select(Profile.id)
+            .where(
+                *conditions,
+                Profile.search_name.is_not(None),
+                Profile.merged_into.is_(None),
+                Profile.erased_at.is_(None),
+            )
+            .order_by(Profile.search_name, Profile.id)
+            .limit(limit)
+        ):
+            found.setdefault(pid, "name")
+    ids = list(found)[:limit]
+    if not ids:
+        return []
+    profiles = {p.id: p for p in uow.session.scalars(select(Profile).where(Profile.id.in_(ids)))}
+    held: dict[str, list[Identifier]] = {pid: [] for pid in ids}
+    for identifier in uow.session.scalars(
+        select(Identifier)
+        .where(Identifier.profile_id.in_(ids))
+        .order_by(Identifier.kind, Identifier.first_seen, Identifier.id)
+    ):
+        held[identifier.profile_id].append(identifier)
+    return [ProfileMatch(profiles[pid], found[pid], held[pid]) for pid in ids if pid in profiles]
 
 
 # --- reading profiles -------------------------------------------------------------------------
@@ -524,6 +666,7 @@ def _resolve(
     plain = _plain_traits(traits)
     if plain:
         target.traits = {**target.traits, **plain}
+        _refresh_search_name(target)
     target.updated_at = max(target.updated_at, at)
     uow.session.flush()
     if linked:
@@ -706,6 +849,7 @@ def _merge(
     taken = {k: v for k, v in merged.traits.items() if k not in survivor.traits}
     if taken:
         survivor.traits = {**survivor.traits, **taken}
+        _refresh_search_name(survivor)
     survivor.updated_at = merged.updated_at = max(survivor.updated_at, at)
     merged.merged_into = survivor.id
     merge = Merge(
@@ -788,6 +932,7 @@ def unmerge(*, uow: UnitOfWork, merge_id: str, by: str, at: datetime | None = No
         if traits.get(key) == value:
             del traits[key]
     survivor.traits = traits
+    _refresh_search_name(survivor)
     merged.merged_into = None
     survivor.updated_at = merged.updated_at = max(survivor.updated_at, at)
     merge.undone_at, merge.undone_by = at, by
@@ -1027,6 +1172,103 @@ def person_activity(*, uow: UnitOfWork, profile_ids: Sequence[str]) -> dict[str,
     }
 
 
+# --- recognised in a store ---------------------------------------------------------------------
+
+RECOGNITION_METHODS = frozenset({"loyalty_card", "search"})
+#: Opening the same person's 360 again within this many seconds is the same recognition.
+_RECOGNITION_WINDOW_S = 600
+
+
+def record_recognition(
+    *,
+    uow: UnitOfWork,
+    profile_id: str,
+    store_id: str,
+    method: str,
+    by: str,
+    at: datetime | None = None,
+) -> str | None:
+    """An associate recognised the person in a store: a touchpoint of her journey. Nothing is
+    recorded for someone who said no to analytics; returns the event id, else ``None``."""
+    if method not in RECOGNITION_METHODS:
+        raise InvalidInput("recognised by loyalty card or search", code="invalid_method")
+    profile = get_live_profile(uow=uow, profile_id=profile_id)
+    if analytics_withdrawn(uow=uow, profile_id=profile.id):
+        return None
+    at = at or utcnow()
+    # A reload or a back-and-forth is not a second visit: one event per window.
+    window = int(at.timestamp()) // _RECOGNITION_WINDOW_S
+    return tracking.record_domain_event(
+        uow=uow,
+        name="Customer Recognised",
+        properties={"method": method, "by": by},
+        channel="store",
+        occurred_at=at,
+        store_id=store_id,
+        profile_id=profile.id,
+        message_id=f"recognised:{profile.id}:{store_id}:{by}:{method}:{window}",
+    )
+
+
+# --- notes and preferences ---------------------------------------------------------------------
+
+MAX_NOTE_LENGTH = 1000
+
+
+def add_customer_note(
+    *,
+    uow: UnitOfWork,
+    profile_id: str,
+    kind: NoteKind | str,
+    text: str,
+    author: str,
+    store_id: str | None = None,
+    at: datetime | None = None,
+) -> CustomerNote:
+    """Keep what an associate learnt about a person ("size 38, prefers black") so that the next
+    associate, in any store, knows it too."""
+    profile = get_live_profile(uow=uow, profile_id=profile_id)
+    try:
+        kind = NoteKind(kind)
+    except ValueError:
+        raise InvalidInput("a note is a note or a preference", code="invalid_note_kind") from None
+    cleaned = text.strip()
+    if not cleaned:
+        raise InvalidInput("write something in the note", code="empty_note")
+    if len(cleaned) > MAX_NOTE_LENGTH:
+        raise InvalidInput(
+            f"a note holds at most {MAX_NOTE_LENGTH} characters", code="note_too_long"
+        )
+    note = CustomerNote(
+        id=new_id("cno"),
+        profile_id=profile.id,
+        kind=kind.value,
+        text=cleaned,
+        author=author,
+        store_id=store_id,
+        created_at=at or utcnow(),
+    )
+    uow.session.add(note)
+    uow.session.flush()
+    log.info("customer note added", extra={"profile_id": profile.id, "note_id": note.id})
+    return note
+
+
+def notes_of(*, uow: UnitOfWork, profile_id: str, limit: int = 100) -> list[CustomerNote]:
+    """A person's notes and preferences, newest first, those of profiles merged into hers
+    included (an unmerge takes them back with their profile)."""
+    profile = resolve_profile(uow=uow, profile_id=profile_id)
+    cluster = [profile.id, *merged_profile_ids(uow=uow, profile_id=profile.id)]
+    return list(
+        uow.session.scalars(
+            select(CustomerNote)
+            .where(CustomerNote.profile_id.in_(cluster))
+            .order_by(CustomerNote.created_at.desc(), CustomerNote.id.desc())
+            .limit(max(1, min(limit, 500)))
+        )
+    )
+
+
 # --- GDPR: access and erasure -----------------------------------------------------------------
 
 EXPORT_FORMAT = "parcours.customer-export/1"
@@ -1041,7 +1283,7 @@ def export_profile(
 ) -> dict[str, Any]:
     """Right of access: one JSON document of everything held about the person — profile and
     the profiles merged into it, identifiers, consents and their history, merges, conflicts,
-    activity and every event."""
+    activity, the notes staff wrote and every event."""
     profile = get_live_profile(uow=uow, profile_id=profile_id)
     cluster = [profile.id, *merged_profile_ids(uow=uow, profile_id=profile.id)]
     profiles = [uow.session.get(Profile, pid) for pid in cluster]
@@ -1088,6 +1330,10 @@ def export_profile(
         "identity_conflicts": [
             _row(c, "id", "profile_id", "other_profile_id", "reason", "kind", "detected_at")
             for c in conflicts_of(uow=uow, profile_ids=cluster)
+        ],
+        "notes": [
+            _row(n, "id", "kind", "text", "author", "store_id", "created_at")
+            for n in notes_of(uow=uow, profile_id=profile.id)
         ],
         "activity": to_jsonable_python(person_activity(uow=uow, profile_ids=cluster)),
         "events": events,
@@ -1147,6 +1393,11 @@ def erase_profile(
         .where(ConsentRecord.profile_id.in_(cluster))
         .execution_options(synchronize_session=False)
     )
+    notes = uow.session.execute(
+        delete(CustomerNote)
+        .where(CustomerNote.profile_id.in_(cluster))
+        .execution_options(synchronize_session=False)
+    )
     uow.session.execute(
         update(Merge)
         .where(or_(Merge.survivor_id.in_(cluster), Merge.merged_id.in_(cluster)))
@@ -1157,11 +1408,13 @@ def erase_profile(
         shell = uow.session.get(Profile, pid)
         if shell is not None:
             shell.traits = {}
+            shell.search_name = None
             shell.erased_at = at
             shell.updated_at = at
     counts.update(
         profiles=len(cluster),
         consents=consents.rowcount or 0,  # type: ignore[attr-defined]
+        notes=notes.rowcount or 0,  # type: ignore[attr-defined]
         shopper_sessions=sessions.rowcount or 0,  # type: ignore[attr-defined]
         events_anonymised=events,
     )

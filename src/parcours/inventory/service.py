@@ -1213,3 +1213,27 @@ def locations_holding(
         if available >= quantities[variant_id]:
             covered[location_id] += 1
     return sorted(location for location, count in covered.items() if count == len(quantities))
+
+
+def incoming_transfers(
+    *, uow: UnitOfWork, location_id: str, variant_ids: Sequence[str]
+) -> dict[str, list[tuple[int, datetime]]]:
+    """Units of each variant on their way to a location and when each lot is expected, soonest
+    first: the associate tells a shopper "2 arrive on the 24th", not only "2 on the way"."""
+    if not variant_ids:
+        return {}
+    rows = uow.session.execute(
+        select(TransferLine.variant_id, func.sum(TransferLine.quantity), Transfer.expected_at)
+        .join(Transfer, Transfer.id == TransferLine.transfer_id)
+        .where(
+            Transfer.to_location_id == location_id,
+            Transfer.status == TransferStatus.IN_TRANSIT.value,
+            TransferLine.variant_id.in_(list(variant_ids)),
+        )
+        .group_by(TransferLine.variant_id, Transfer.expected_at)
+        .order_by(Transfer.expected_at, TransferLine.variant_id)
+    )
+    found: dict[str, list[tuple[int, datetime]]] = defaultdict(list)
+    for variant_id, units, expected_at in rows:
+        found[variant_id].append((int(units or 0), expected_at))
+    return dict(found)

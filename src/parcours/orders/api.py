@@ -8,23 +8,25 @@ stores (``require_store``); servers with a secret key act for all. Payments requ
 
 from __future__ import annotations
 
-from datetime import timedelta
-from typing import Annotated, Any
+from datetime import datetime, timedelta
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Header, Query, Request, status
+from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
+from pydantic import BaseModel, ConfigDict, Field
 
 from parcours.carts import service as carts
-from parcours.carts.api import CART_ACCESS, STOREFRONT, authorise_cart, shopper_token
+from parcours.carts.api import CART_ACCESS, TILL, authorise_cart
 from parcours.catalog import qr
 from parcours.core.auth.models import KeyKind, Role
-from parcours.core.auth.principal import STORE_STAFF, AccessPolicy, Principal
+from parcours.core.auth.principal import STORE_STAFF, STOREFRONT, AccessPolicy, Principal
 from parcours.core.deps import SettingsDep, UowDep
 from parcours.core.errors import Forbidden, InvalidInput
 from parcours.core.pagination import MAX_LIMIT
 from parcours.core.uow import UnitOfWork
 from parcours.customers import shoppers
 from parcours.customers.api import CUSTOMERS_READ
-from parcours.orders import service
+from parcours.customers.http import shopper_token
+from parcours.orders import pickup_desk, service, till
 from parcours.orders.models import Order
 from parcours.orders.schemas import (
     CancelIn,
@@ -116,6 +118,8 @@ def order_read(
         currency=order.currency,
         subtotal=order.subtotal,
         shipping=order.shipping,
+        discount=order.discount or 0,
+        promo_code=order.promo_code,
         total=order.total,
         paid_amount=order.paid_amount,
         refunded_amount=order.refunded_amount,
@@ -140,6 +144,7 @@ def order_read(
                 quantity=line.quantity,
                 unit_price=line.unit_price,
                 amount=line.unit_price * line.quantity,
+                discount=line.discount or 0,
                 returned_quantity=line.returned_quantity,
                 touchpoint=line.touchpoint,
                 medium=line.medium,
@@ -232,6 +237,10 @@ def read_order(order_id: str, request: Request, principal: Reader, uow: UowDep) 
     order = service.get_order(uow=uow, order_id=order_id)
     _authorise_order(request, uow, principal, order)
     show_code = not (principal.kind == "staff" and principal.role is Role.MARKETER)
+    if show_code and principal.kind == "staff" and not principal.acts_for_all_stores:
+        # Any store takes a return, so an associate reads any order; its pickup code, which
+        # hands the parcel over, only where it is collected.
+        show_code = any(f.pickup_location_id in principal.store_ids for f in order.fulfilments)
     return order_read(
         order, events=service.timeline(uow=uow, order_id=order.id), show_code=show_code
     )
@@ -251,7 +260,12 @@ def list_orders(
         raise Forbidden(
             "a storefront reads its shopper's orders at /v1/me/orders", code="insufficient_role"
         )
-    if pickup_store_id is not None and principal.role is Role.ASSOCIATE:
+    if principal.role is Role.ASSOCIATE:
+        # An associate sees her own stores' desks, never another store's queue or the network's.
+        if pickup_store_id is None:
+            raise Forbidden(
+                "name your store's pickup_store_id to list its orders", code="store_out_of_scope"
+            )
         principal.require_store(pickup_store_id)
     rows, next_cursor = service.list_orders(
         uow=uow,
@@ -549,5 +563,127 @@ def return_items(
         created_at=record.created_at,
         order_status=order.status,
     )
+    uow.commit()
+    return answer
+
+
+# --- the till's one-request sale (the offline till's queue) ---------------------------------------
+
+
+class TillSaleLineIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    variant_id: str | None = Field(default=None, max_length=40)
+    sku: str | None = Field(default=None, max_length=64)
+    gtin: str | None = Field(default=None, max_length=14)
+    quantity: int = Field(default=1, ge=1, le=99)
+
+
+class TillSalePaymentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    method: Literal["cash", "terminal", "card_terminal"]
+    tendered: int | None = Field(default=None, ge=0, le=10_000_000, description="cash given")
+    terminal_reference: str | None = Field(default=None, max_length=80)
+
+
+class TillSaleCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    store_id: str = Field(min_length=1, max_length=40)
+    lines: list[TillSaleLineIn] = Field(min_length=1, max_length=100)
+    payment: TillSalePaymentIn
+    profile_id: str | None = Field(default=None, max_length=40)
+    email: str | None = Field(default=None, max_length=320, description="send her a receipt")
+    cart_id: str | None = Field(
+        default=None, max_length=40, description="the till cart the sale was built from: closed"
+    )
+    sold_at: datetime = Field(description="the till's clock when the sale was finalised")
+    locale: Literal["fr", "en"] = "fr"
+
+
+@router.post(
+    "/till/sales",
+    status_code=status.HTTP_201_CREATED,
+    response_model=OrderPaymentRead,
+    responses={200: {"description": "this Idempotency-Key already recorded the sale"}},
+)
+def record_till_sale(
+    body: TillSaleCreate,
+    request: Request,
+    response: Response,
+    principal: Annotated[Principal, Depends(TILL)],
+    uow: UowDep,
+    settings: SettingsDep,
+    idempotency_key: IdempotencyKey = None,
+) -> OrderPaymentRead:
+    """A whole sale in one request — cart, in-store order, cash or terminal payment — as the
+    offline till sends what it queued. ``Idempotency-Key`` is required: sent again (after a
+    dropped connection, from another session), the sale is recorded once. Short stock: 409
+    ``insufficient_stock`` and nothing is kept."""
+    key = _require_key(idempotency_key)
+    principal.require_store(body.store_id)
+    sale = till.record_till_sale(
+        uow=uow,
+        providers=request.app.state.payment_providers,
+        store_id=body.store_id,
+        lines=[
+            till.TillLine(
+                quantity=line.quantity, variant_id=line.variant_id, sku=line.sku, gtin=line.gtin
+            )
+            for line in body.lines
+        ],
+        payment=till.TillPayment(
+            method=body.payment.method,
+            tendered=body.payment.tendered,
+            terminal_reference=body.payment.terminal_reference,
+        ),
+        idempotency_key=key,
+        sold_at=body.sold_at,
+        # A server key stands for a till device: its id is who recorded the sale.
+        actor=principal.id,
+        currency=settings.default_currency,
+        profile_id=body.profile_id,
+        email=body.email,
+        cart_id=body.cart_id,
+        locale=body.locale,
+    )
+    payment = sale.payment
+    answer = OrderPaymentRead(
+        payment=payment_read(payment, payment.change_due), order=order_read(sale.order)
+    )
+    uow.commit()
+    if sale.replayed:
+        response.status_code = status.HTTP_200_OK
+        response.headers["Idempotent-Replayed"] = "true"
+    elif body.cart_id is not None:
+        request.app.state.live.publish(
+            f"cart:{body.cart_id}", {"type": "ended", "cart_id": body.cart_id}
+        )
+    return answer
+
+
+@router.post("/orders/{order_id}/arrived", response_model=OrderRead)
+def customer_arrived(
+    order_id: str, body: PickupStoreIn, request: Request, principal: CartCaller, uow: UowDep
+) -> OrderRead:
+    """She is at the pickup desk of ``store_id``: the associate checks her in, or she does from
+    her phone. Her wait is measured from the first check-in to the hand-over."""
+    order = service.get_order(uow=uow, order_id=order_id)
+    if principal.kind == "staff":
+        principal.require_store(body.store_id)
+        by, channel = "staff", "store"
+    elif principal.key_kind is KeyKind.SECRET:
+        by, channel = "server", "store"
+    else:
+        _authorise_order(request, uow, principal, order)
+        session = shoppers.require_shopper_session(uow=uow, token=shopper_token(request))
+        by, channel = "shopper", session.channel
+    order = pickup_desk.record_arrival(
+        uow=uow,
+        order_id=order.id,
+        location_id=body.store_id,
+        by=by,
+        channel=channel,
+        actor=_actor(principal),
+    )
+    answer = order_read(order, show_code=principal.kind != "staff" or by == "staff")
     uow.commit()
     return answer

@@ -44,7 +44,8 @@ class OrderCollected(DomainEvent):
     order_id: str
     fulfilment_id: str
     location_id: str
-    waited_seconds: int | None  # from "ready" to handed over: the pickup desk's queue
+    waited_seconds: int | None  # from her arrival at the desk to handed over: the queue
+    shelf_seconds: int | None = None  # from "ready" to handed over: how long it sat waiting
 
 
 @event

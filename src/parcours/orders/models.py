@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from parcours.core.db import Base, JSONDocument, UTCDateTime
@@ -71,7 +71,10 @@ class Order(Base):
     currency: Mapped[str] = mapped_column(String(3))
     subtotal: Mapped[int] = mapped_column(Integer)
     shipping: Mapped[int] = mapped_column(Integer, default=0)
-    total: Mapped[int] = mapped_column(Integer)
+    #: What the promo code took off the subtotal; spread over the lines (OrderLine.discount).
+    discount: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    promo_code: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    total: Mapped[int] = mapped_column(Integer)  # subtotal - discount + shipping
     paid_amount: Mapped[int] = mapped_column(Integer, default=0)
     refunded_amount: Mapped[int] = mapped_column(Integer, default=0)
     pickup_code: Mapped[str | None] = mapped_column(String(6), nullable=True)
@@ -111,6 +114,9 @@ class Fulfilment(Base):
     ready_by: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)  # promise
     address: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument, nullable=True)  # PII
     ready_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # She showed up at the pickup desk (checked in by staff, by her code, or from her phone):
+    # from here to done_at is the in-store queue the desk measures.
+    arrived_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     tracking_reference: Mapped[str | None] = mapped_column(String(100), nullable=True)
 
@@ -131,6 +137,8 @@ class OrderLine(Base):
     attributes: Mapped[dict[str, str]] = mapped_column(JSONDocument, default=dict)
     quantity: Mapped[int] = mapped_column(Integer)
     unit_price: Mapped[int] = mapped_column(Integer)
+    #: This line's share of the order's discount (for all its units): a return refunds net of it.
+    discount: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     returned_quantity: Mapped[int] = mapped_column(Integer, default=0)
     reservation_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
     touchpoint: Mapped[str | None] = mapped_column(String(20), nullable=True)
@@ -176,4 +184,26 @@ class OrderReturn(Base):
 
     __table_args__ = (
         Index("uq_order_returns_order_key", "order_id", "idempotency_key", unique=True),
+    )
+
+
+class TillSaleKey(Base):
+    """The Idempotency-Key of a sale sent by a till, claimed once per store: a till that signs in
+    again while offline resends its queue from a new session, which the request-level idempotency
+    (scoped to the caller) would not recognise (see ``orders/till.py``)."""
+
+    __tablename__ = "till_sale_keys"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)  # tsk_…
+    store_id: Mapped[str] = mapped_column(String(40))
+    idempotency_key: Mapped[str] = mapped_column(String(255))
+    order_id: Mapped[str | None] = mapped_column(
+        ForeignKey("orders.id", ondelete="CASCADE"), nullable=True
+    )
+    sold_at: Mapped[datetime] = mapped_column(UTCDateTime())  # the till's clock
+    recorded_by: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        UniqueConstraint("store_id", "idempotency_key", name="uq_till_sale_keys_store_key"),
     )

@@ -60,6 +60,7 @@ class OrderLineRead(BaseModel):
     quantity: int
     unit_price: int
     amount: int
+    discount: int = Field(default=0, description="this line's share of the order's discount")
     returned_quantity: int
     touchpoint: str | None
     medium: str | None
@@ -74,6 +75,7 @@ class FulfilmentRead(BaseModel):
     pickup_location_id: str | None
     ready_by: datetime | None
     ready_at: datetime | None
+    arrived_at: datetime | None = None
     done_at: datetime | None
     tracking_reference: str | None
 
@@ -98,7 +100,9 @@ class OrderRead(BaseModel):
     currency: str
     subtotal: int
     shipping: int
-    total: int
+    discount: int = Field(default=0, description="what the promo code took off the subtotal")
+    promo_code: str | None = None
+    total: int = Field(description="subtotal - discount + shipping")
     paid_amount: int
     refunded_amount: int
     amount_due: int

@@ -41,6 +41,7 @@ from parcours.customers import service as customers
 from parcours.customers.models import IdentifierKind
 from parcours.inventory import service as inventory
 from parcours.inventory.models import MovementKind, ReservationStatus
+from parcours.loyalty import service as loyalty
 from parcours.notifications import service as notifications
 from parcours.orders import sourcing
 from parcours.orders.events import (
@@ -97,6 +98,9 @@ class Placement:
     store_id: str | None = None
     actor: str | None = None
     kiosk: bool = False
+    #: The customer an associate orders for from a walk-in cart (endless aisle): the order joins
+    #: her history without touching the cart she may be filling on her phone.
+    profile_id: str | None = None
 
 
 # --- reading -------------------------------------------------------------------------------------
@@ -271,7 +275,31 @@ def _touch(order: Order, now: datetime) -> None:
     order.version += 1
 
 
+def _coupon(order: Order) -> dict[str, Any]:
+    """Segment's ``coupon`` and ``discount`` (major units) of an order."""
+    return {"coupon": order.promo_code, "discount": (order.discount or 0) / 100}
+
+
 # --- checkout -------------------------------------------------------------------------------------
+
+
+def allocate_discount(discount: int, amounts: Sequence[int]) -> list[int]:
+    """Spread ``discount`` over lines in proportion to their amounts, rounded down, the pennies
+    left on the last line (then the ones before it, never more than a line's own amount): the
+    shares add up to the discount exactly, so a return refunds what was really paid."""
+    subtotal = sum(amounts)
+    if discount <= 0 or subtotal <= 0:
+        return [0] * len(amounts)
+    discount = min(discount, subtotal)
+    shares = [discount * amount // subtotal for amount in amounts]
+    left = discount - sum(shares)
+    for index in reversed(range(len(amounts))):
+        if left <= 0:
+            break
+        extra = min(left, amounts[index] - shares[index])
+        shares[index] += extra
+        left -= extra
+    return shares
 
 
 def _assign_lines(
@@ -412,12 +440,28 @@ def place_order(
         for g, _, _ in planned
     )
     shipping = DELIVERY_FEE if delivers and subtotal < FREE_DELIVERY_FROM else 0
+    # The cart's code is checked again here, where she pays: a code that no longer applies
+    # (expired, minimum no longer met, not valid on this channel) refuses the checkout with its
+    # reason rather than charging her a price she was not shown.
+    discount = (
+        loyalty.quote_discount(
+            uow=uow,
+            code=cart.promo_code,
+            subtotal=subtotal,
+            currency=cart.currency,
+            channel=carts.promo_channel(placement.channel),
+            at=now,
+        )
+        if cart.promo_code
+        else None
+    )
+    discount_amount = discount.amount if discount else 0
     order_id = new_id("ord")
     order = Order(
         id=order_id,
         number=f"{order_id[-10:-5]}-{order_id[-5:]}".upper(),
         cart_id=cart.id,
-        profile_id=cart.profile_id,
+        profile_id=cart.profile_id or placement.profile_id,
         anonymous_id=cart.anonymous_id,
         email=contact,
         locale=locale,
@@ -429,7 +473,9 @@ def place_order(
         currency=cart.currency,
         subtotal=subtotal,
         shipping=shipping,
-        total=subtotal + shipping,
+        discount=discount_amount,
+        promo_code=discount.code if discount else None,
+        total=subtotal - discount_amount + shipping,
         paid_amount=0,
         refunded_amount=0,
         pickup_code=(
@@ -497,6 +543,25 @@ def place_order(
                 )
             )
             position += 1
+    for order_line, share in zip(
+        order.lines,
+        allocate_discount(
+            discount_amount, [line.unit_price * line.quantity for line in order.lines]
+        ),
+        strict=True,
+    ):
+        order_line.discount = share
+    if discount is not None:
+        # Last: the code's row is held only for the end of the transaction. Used up meanwhile
+        # (409 promo_code_exhausted): everything above rolls back, nothing stays reserved.
+        loyalty.redeem_promo_code(
+            uow=uow,
+            code=discount.code,
+            order_id=order.id,
+            profile_id=order.profile_id,
+            amount=discount_amount,
+            at=now,
+        )
     carts.mark_checked_out(uow=uow, cart_id=cart.id, order_id=order.id)
     _log(uow, order, "placed", now, actor=placement.actor, location_id=placement.store_id)
     uow.record(
@@ -516,6 +581,7 @@ def place_order(
             "value": order.total / 100,
             "revenue": order.subtotal / 100,
             "shipping": order.shipping / 100,
+            **_coupon(order),
             "fulfilment": sorted({f.method for f in order.fulfilments}),
             "products": _products(order.lines),
         },
@@ -662,8 +728,11 @@ def settle_payments(
             "total": order.total / 100,
             "revenue": order.subtotal / 100,
             "shipping": order.shipping / 100,
+            **_coupon(order),
             "origin": order.origin,
             "products": _products(order.lines),
+            # The associate who made the sale (till, endless aisle): store performance per person.
+            **({"associate_id": order.placed_by} if order.placed_by else {}),
         },
         channel=channel,
         store_id=store_id,
@@ -728,6 +797,8 @@ def _email_context(order: Order) -> dict[str, Any]:
             for line in order.lines
         ],
         "total": money(order.total),
+        "discount": money(order.discount) if order.discount else "",
+        "promo_code": order.promo_code or "",
         "fulfilment_summary": ", ".join(methods[f.method] for f in order.fulfilments),
     }
 
@@ -840,8 +911,10 @@ def collect_order(
     pickup_code: str,
     location_id: str,
     actor: str | None = None,
+    at: datetime | None = None,
 ) -> Order:
-    """Hand the order over at the pickup desk, against the shopper's code."""
+    """Hand the order over at the pickup desk, against the shopper's code. Measures her wait:
+    from her arrival at the desk (or, never checked in, from this code check) to now."""
     order = get_order(uow=uow, order_id=order_id)
     if not order.pickup_code or not hmac.compare_digest(order.pickup_code, pickup_code.strip()):
         raise Conflict("this pickup code is not this order's", code="wrong_pickup_code")
@@ -854,21 +927,38 @@ def collect_order(
             code="payment_required",
             amount_due=_amount_due(order),
         )
-    now = utcnow()
+    now = at or utcnow()
+    waited = shelf = None
     for fulfilment in groups:
         fulfilment.status = FulfilmentStatus.COLLECTED.value
         fulfilment.done_at = now
-        waited = int((now - fulfilment.ready_at).total_seconds()) if fulfilment.ready_at else None
+        fulfilment.arrived_at = fulfilment.arrived_at or now
+        waited = max(0, int((now - fulfilment.arrived_at).total_seconds()))
+        shelf = (
+            max(0, int((now - fulfilment.ready_at).total_seconds()))
+            if fulfilment.ready_at
+            else None
+        )
         uow.record(
             OrderCollected(
                 order_id=order.id,
                 fulfilment_id=fulfilment.id,
                 location_id=location_id,
-                waited_seconds=None if waited is None else max(0, waited),
+                waited_seconds=waited,
+                shelf_seconds=shelf,
             )
         )
     _touch(order, now)
-    _log(uow, order, "collected", now, actor=actor, location_id=location_id)
+    _log(
+        uow,
+        order,
+        "collected",
+        now,
+        actor=actor,
+        location_id=location_id,
+        waited_seconds=waited,
+        shelf_seconds=shelf,
+    )
     _journey(
         uow,
         order,
@@ -876,7 +966,9 @@ def collect_order(
         {
             "products": _products(
                 [line for line in order.lines if line.fulfilment_id in {g.id for g in groups}]
-            )
+            ),
+            "waited_seconds": waited,
+            "shelf_seconds": shelf,
         },
         channel="store",
         store_id=location_id,
@@ -1003,6 +1095,9 @@ def cancel_order(
     order.payment_due_by = None
     order.updated_at = now
     order.version += 1
+    if order.promo_code:
+        # The code's use comes back: a capped code is not lost to an order never fulfilled.
+        loyalty.release_redemption(uow=uow, order_id=order.id, at=now)
     _log(uow, order, "cancelled", now, actor=actor, reason=reason, refunded=refunded)
     uow.record(OrderCancelled(order_id=order.id, reason=reason))
     _journey(uow, order, "Order Cancelled", {"total": order.total / 100, "reason": reason}, at=now)
@@ -1074,6 +1169,17 @@ def _refund(
     return amount - left, refund_ids
 
 
+def _discount_share(line: OrderLine, quantity: int) -> int:
+    """The part of the line's discount borne by the next ``quantity`` units returned: rounded
+    so that returning every unit, in any number of returns, gives back exactly its discount."""
+    if not line.discount:
+        return 0
+    before = line.returned_quantity
+    return (line.discount * (before + quantity)) // line.quantity - (
+        line.discount * before
+    ) // line.quantity
+
+
 def return_items(
     *,
     uow: UnitOfWork,
@@ -1117,7 +1223,7 @@ def return_items(
                 code="invalid_quantity",
                 line_id=line_id,
             )
-        amount += line.unit_price * quantity
+        amount += line.unit_price * quantity - _discount_share(line, quantity)
     now = utcnow()
     for line_id, quantity in quantities.items():
         line = lines[line_id]
@@ -1199,3 +1305,17 @@ def erase_customer_data(*, uow: UnitOfWork, profile_id: str) -> int:
             fulfilment.address = None
     uow.session.flush()
     return len(orders)
+
+
+def returns_of(*, uow: UnitOfWork, order_ids: Sequence[str]) -> list[OrderReturn]:
+    """The returns of these orders, newest first: the associate's 360 shows them on her
+    timeline (read only)."""
+    if not order_ids:
+        return []
+    return list(
+        uow.session.scalars(
+            select(OrderReturn)
+            .where(OrderReturn.order_id.in_(list(order_ids)))
+            .order_by(OrderReturn.created_at.desc(), OrderReturn.id.desc())
+        )
+    )

@@ -1,18 +1,36 @@
-"""JSON routes of stores and warehouses, and the store locator."""
+"""JSON routes of stores and warehouses, the store locator, and shoppers' calls for an adviser
+(with their live stream to the store's tablets)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 
-from parcours.core.auth.principal import CATALOG_READ, STORES_WRITE, Principal
+from parcours.catalog import service as catalog
+from parcours.core.auth.principal import (
+    CATALOG_READ,
+    STORE_STAFF,
+    STOREFRONT,
+    STORES_WRITE,
+    AccessPolicy,
+    Principal,
+)
 from parcours.core.clock import utcnow
 from parcours.core.deps import ReadUowDep, UowDep
+from parcours.core.errors import InvalidInput, NotFound
+from parcours.core.live import sse_stream
 from parcours.core.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
+from parcours.core.uow import UnitOfWork
+from parcours.customers import shoppers
+from parcours.customers.http import shopper_token
 from parcours.stores import service
-from parcours.stores.models import LocationKind, Service
+from parcours.stores.models import AdviceRequest, AdviceStatus, LocationKind, Service
 from parcours.stores.schemas import (
+    AdviceRequestCreate,
+    AdviceRequestList,
+    AdviceRequestRead,
     LocationCreate,
     LocationRead,
     LocationUpdate,
@@ -26,6 +44,11 @@ router = APIRouter(prefix="/v1", tags=["stores"])
 
 ReaderDep = Annotated[Principal, Depends(CATALOG_READ)]
 WriterDep = Annotated[Principal, Depends(STORES_WRITE)]
+#: The store's associates answer its calls, each scoped to her stores (a person, not a key:
+#: the one who takes a call is named on it).
+ADVICE_DESK = AccessPolicy("advice_desk", roles=STORE_STAFF)
+AdviceDeskDep = Annotated[Principal, Depends(ADVICE_DESK)]
+StorefrontDep = Annotated[Principal, Depends(STOREFRONT)]
 
 
 @router.get("/locations", response_model=Page[LocationRead], summary="List stores and warehouses")
@@ -105,4 +128,192 @@ def nearby_stores(
             )
             for location, km in found
         ],
+    )
+
+
+# --- calls for an adviser -------------------------------------------------------------------------
+
+
+def _advice_read(advice: AdviceRequest) -> AdviceRequestRead:
+    return AdviceRequestRead.model_validate(advice)
+
+
+def publish_advice_change(request: Request, uow: UnitOfWork, advice: AdviceRequest) -> None:
+    """After the commit: every tablet of the store hears of the change, with the new count of
+    calls waiting (the badge), and re-reads its list."""
+    waiting = service.count_waiting_advice(uow=uow, store_id=advice.store_id)
+    request.app.state.live.publish(
+        f"advice:{advice.store_id}",
+        {
+            "type": "advice",
+            "request_id": advice.id,
+            "status": advice.status,
+            "store_id": advice.store_id,
+            "waiting": waiting,
+        },
+    )
+
+
+def _check_product(uow: UnitOfWork, body: AdviceRequestCreate) -> tuple[str | None, str | None]:
+    """The product and size she asks about, if any: a variant names its product."""
+    if body.variant_id is not None:
+        variant = catalog.get_variants(uow=uow, variant_ids=[body.variant_id]).get(body.variant_id)
+        if variant is None or variant.product_status != "published":
+            raise NotFound(f"no variant {body.variant_id!r}", code="variant_not_found")
+        if body.product_id is not None and body.product_id != variant.product_id:
+            raise InvalidInput(
+                "this variant is of another product", code="variant_of_another_product"
+            )
+        return variant.product_id, variant.id
+    if body.product_id is not None:
+        catalog.get_product(uow=uow, product_id=body.product_id, published_only=True)
+    return body.product_id, None
+
+
+@router.post(
+    "/locations/{location_id}/advice-requests",
+    response_model=AdviceRequestRead,
+    status_code=status.HTTP_201_CREATED,
+    summary="A shopper in the store calls an adviser (kiosk or app)",
+    tags=["advice"],
+)
+def create_advice_request(
+    location_id: str,
+    body: AdviceRequestCreate,
+    request: Request,
+    uow: UowDep,
+    _: StorefrontDep,
+) -> AdviceRequestRead:
+    """From a kiosk or the shopper's app (storefront key). With her session token
+    (``X-Shopper-Token`` or the shopper cookie) the call carries who she is, so the associate
+    sees her profile; a device has at most 3 calls waiting in a store (429)."""
+    token = shopper_token(request)
+    session = shoppers.find_shopper_session(uow=uow, token=token) if token else None
+    product_id, variant_id = _check_product(uow, body)
+    advice = service.request_advice(
+        uow=uow,
+        store_id=location_id,
+        source=body.source,
+        product_id=product_id,
+        variant_id=variant_id,
+        note=body.note,
+        profile_id=session.profile_id if session else None,
+        anonymous_id=session.anonymous_id if session else None,
+    )
+    answer = _advice_read(advice)
+    uow.commit()
+    publish_advice_change(request, uow, advice)
+    return answer
+
+
+@router.get(
+    "/locations/{location_id}/advice-requests",
+    response_model=AdviceRequestList,
+    summary="A store's open calls for an adviser, oldest first",
+    tags=["advice"],
+)
+def list_advice_requests(
+    location_id: str, uow: ReadUowDep, principal: AdviceDeskDep
+) -> AdviceRequestList:
+    principal.require_store(location_id)
+    found = service.open_advice_requests(uow=uow, store_id=location_id)
+    return AdviceRequestList(
+        items=[_advice_read(advice) for advice in found],
+        waiting=sum(advice.status == AdviceStatus.WAITING.value for advice in found),
+    )
+
+
+@router.get(
+    "/locations/{location_id}/advice-requests/events",
+    response_class=Response,
+    summary="Server-Sent Events: the store's calls as they arrive and are taken",
+    tags=["advice"],
+)
+async def advice_events(location_id: str, request: Request, principal: AdviceDeskDep) -> Response:
+    """First the number waiting (``initial``), then an ``advice`` event at every change."""
+    principal.require_store(location_id)
+
+    def initial() -> dict[str, Any]:
+        with UnitOfWork(request.app.state.db, read_only=True) as uow:
+            waiting = service.count_waiting_advice(uow=uow, store_id=location_id)
+        return {"type": "advice", "store_id": location_id, "waiting": waiting}
+
+    return await sse_stream(
+        request.app.state.live,
+        f"advice:{location_id}",
+        initial=initial,
+        request=request,
+        event="advice",
+    )
+
+
+def _act_on_advice(
+    request: Request,
+    uow: UnitOfWork,
+    principal: Principal,
+    request_id: str,
+    act: Callable[[], AdviceRequest],
+) -> AdviceRequestRead:
+    advice = service.get_advice_request(uow=uow, request_id=request_id)
+    principal.require_store(advice.store_id)
+    advice = act()
+    answer = _advice_read(advice)
+    uow.commit()
+    publish_advice_change(request, uow, advice)
+    return answer
+
+
+@router.post(
+    "/advice-requests/{request_id}/take",
+    response_model=AdviceRequestRead,
+    summary="Take a waiting call (one associate wins; the others get 409)",
+    tags=["advice"],
+)
+def take_advice_request(
+    request_id: str, request: Request, uow: UowDep, principal: AdviceDeskDep
+) -> AdviceRequestRead:
+    return _act_on_advice(
+        request,
+        uow,
+        principal,
+        request_id,
+        lambda: service.take_advice_request(
+            uow=uow, request_id=request_id, staff_id=str(principal.id)
+        ),
+    )
+
+
+@router.post(
+    "/advice-requests/{request_id}/done",
+    response_model=AdviceRequestRead,
+    summary="The adviser is done with a call",
+    tags=["advice"],
+)
+def finish_advice_request(
+    request_id: str, request: Request, uow: UowDep, principal: AdviceDeskDep
+) -> AdviceRequestRead:
+    return _act_on_advice(
+        request,
+        uow,
+        principal,
+        request_id,
+        lambda: service.finish_advice_request(uow=uow, request_id=request_id),
+    )
+
+
+@router.post(
+    "/advice-requests/{request_id}/cancel",
+    response_model=AdviceRequestRead,
+    summary="Close a call unanswered (the shopper left)",
+    tags=["advice"],
+)
+def cancel_advice_request(
+    request_id: str, request: Request, uow: UowDep, principal: AdviceDeskDep
+) -> AdviceRequestRead:
+    return _act_on_advice(
+        request,
+        uow,
+        principal,
+        request_id,
+        lambda: service.cancel_advice_request(uow=uow, request_id=request_id),
     )

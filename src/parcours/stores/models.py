@@ -1,11 +1,12 @@
-"""Stores and warehouses, their opening hours and exceptions, and the gazetteer of places."""
+"""Stores and warehouses, their opening hours and exceptions, the gazetteer of places, and the
+shoppers' calls for an adviser in a store."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import Boolean, Date, Float, ForeignKey, Integer, String
+from sqlalchemy import Boolean, Date, Float, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from parcours.core.db import Base, UTCDateTime
@@ -105,3 +106,43 @@ class Place(Base):
     country: Mapped[str] = mapped_column(String(2), default="FR")
     latitude: Mapped[float] = mapped_column(Float)
     longitude: Mapped[float] = mapped_column(Float)
+
+
+class AdviceSource(StrEnum):
+    KIOSK = "kiosk"
+    APP = "app"
+    WEB = "web"
+
+
+class AdviceStatus(StrEnum):
+    WAITING = "waiting"
+    TAKEN = "taken"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
+class AdviceRequest(Base):
+    """A shopper in a store asking for an adviser (from a kiosk or her phone), about a product
+    or not; an associate takes it. ``taken_at - requested_at`` is the wait the store measures."""
+
+    __tablename__ = "advice_requests"
+    __table_args__ = (Index("ix_advice_requests_store_id_status", "store_id", "status"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)  # adv_…
+    # Indexed by the composite index above (store first): the open calls of one store.
+    store_id: Mapped[str] = mapped_column(ForeignKey("locations.id", ondelete="CASCADE"))
+    product_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    variant_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    profile_id: Mapped[str | None] = mapped_column(
+        ForeignKey("customer_profiles.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    anonymous_id: Mapped[str | None] = mapped_column(String(100), nullable=True, index=True)
+    source: Mapped[str] = mapped_column(String(10))
+    note: Mapped[str] = mapped_column(String(300), default="")
+    status: Mapped[str] = mapped_column(String(12), default=AdviceStatus.WAITING.value)
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    taken_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    taken_by: Mapped[str | None] = mapped_column(
+        ForeignKey("staff_users.id", ondelete="SET NULL"), nullable=True
+    )
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

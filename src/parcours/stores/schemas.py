@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from parcours.stores.directory import StoreCard
-from parcours.stores.models import Location, LocationKind, Service
+from parcours.stores.models import AdviceSource, Location, LocationKind, Service
 from parcours.stores.opening import OpeningStatus
 
 _HHMM = re.compile(r"^(?:[01]\d|2[0-3]):[0-5]\d$")
@@ -306,3 +306,39 @@ class StoreSummaryRead(BaseModel):
             phone=location.phone,
             services=_services(location),
         )
+
+
+# --- calls for an adviser -------------------------------------------------------------------------
+
+
+class AdviceRequestCreate(BaseModel):
+    """A shopper's call from a kiosk or her phone, about a product (or a size) or not."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    source: AdviceSource
+    product_id: str | None = Field(default=None, max_length=40)
+    variant_id: str | None = Field(default=None, max_length=40)
+    note: str = Field(default="", max_length=300)
+
+
+class AdviceRequestRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    store_id: str
+    source: str
+    status: str
+    product_id: str | None
+    variant_id: str | None
+    profile_id: str | None
+    note: str
+    requested_at: datetime
+    taken_at: datetime | None
+    taken_by: str | None
+    done_at: datetime | None
+
+
+class AdviceRequestList(BaseModel):
+    items: list[AdviceRequestRead]
+    waiting: int

@@ -7,21 +7,25 @@ import math
 import re
 import unicodedata
 from collections.abc import Collection, Iterable, Sequence
-from datetime import date
+from datetime import date, datetime
 from operator import itemgetter
 from typing import Any, NamedTuple, Protocol
 
 from pydantic import ValidationError
-from sqlalchemy import and_, insert, select
+from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
 from parcours.core.clock import utcnow
-from parcours.core.errors import Conflict, InvalidInput, NotFound
+from parcours.core.errors import Conflict, DomainError, InvalidInput, NotFound
 from parcours.core.ids import new_id
 from parcours.core.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, encode_cursor
 from parcours.core.uow import UnitOfWork
 from parcours.stores.directory import StoreCard, load_cards, store_directory
+from parcours.stores.events import AdviceRequested, AdviceTaken
 from parcours.stores.models import (
+    AdviceRequest,
+    AdviceSource,
+    AdviceStatus,
     Location,
     LocationKind,
     LocationService,
@@ -43,14 +47,21 @@ from parcours.stores.schemas import (
     OpeningExceptionIn,
     OpeningHoursIn,
 )
+from parcours.tracking import service as tracking
 
 __all__ = [
     "OpeningStatus",
     "ResolvedPlace",
     "StoreCard",
+    "TooManyAdviceRequests",
+    "cancel_advice_request",
+    "count_waiting_advice",
     "create_location",
     "describe_moment",
+    "erase_advice_requests_of",
     "find_nearest_locations",
+    "finish_advice_request",
+    "get_advice_request",
     "fold_city",
     "for_the_minute",
     "get_location",
@@ -59,10 +70,13 @@ __all__ = [
     "haversine_km",
     "list_locations",
     "load_places",
+    "open_advice_requests",
     "opening_status",
     "ready_time",
+    "request_advice",
     "resolve_origin",
     "resolve_place",
+    "take_advice_request",
     "update_location",
     "upsert_location",
 ]
@@ -596,3 +610,240 @@ def store_cards(*, uow: UnitOfWork) -> dict[str, StoreCard]:
     """Every location as an immutable card, keyed by id, from the process's directory snapshot
     when it is current (a checkout reads stores, their hours and services, without loading them)."""
     return store_directory(uow).cards
+
+
+# --- calls for an adviser -------------------------------------------------------------------------
+
+#: A shopper's device may have this many calls waiting in one store; a kiosk (no device) shares
+#: the store's ceiling.
+MAX_WAITING_PER_DEVICE = 3
+MAX_WAITING_PER_STORE = 100
+_OPEN_STATUSES = (AdviceStatus.WAITING.value, AdviceStatus.TAKEN.value)
+
+
+class TooManyAdviceRequests(DomainError):
+    status, code, title = 429, "too_many_advice_requests", "Too many calls waiting"
+
+
+def _advice_journey(
+    uow: UnitOfWork, advice: AdviceRequest, name: str, at: datetime, **properties: Any
+) -> None:
+    """The call on the shopper's timeline (channel store), with the product she asked about."""
+    tracking.record_domain_event(
+        uow=uow,
+        name=name,
+        properties={
+            "request_id": advice.id,
+            "source": advice.source,
+            **({"product_id": advice.product_id} if advice.product_id else {}),
+            **({"variant": advice.variant_id} if advice.variant_id else {}),
+            **properties,
+        },
+        channel="store",
+        occurred_at=at,
+        store_id=advice.store_id,
+        anonymous_id=advice.anonymous_id,
+        profile_id=advice.profile_id,
+    )
+
+
+def request_advice(
+    *,
+    uow: UnitOfWork,
+    store_id: str,
+    source: AdviceSource | str,
+    product_id: str | None = None,
+    variant_id: str | None = None,
+    note: str = "",
+    profile_id: str | None = None,
+    anonymous_id: str | None = None,
+    now: datetime | None = None,
+) -> AdviceRequest:
+    """A shopper in the store asks for an adviser: the call waits for an associate to take it.
+
+    Only an active store takes calls (NotFound ``store_not_found``); a device with
+    ``MAX_WAITING_PER_DEVICE`` calls waiting there is refused (429 ``too_many_advice_requests``).
+    """
+    try:
+        origin = AdviceSource(source)
+    except ValueError:
+        raise InvalidInput(
+            "source is one of kiosk, app, web", code="invalid_advice_source"
+        ) from None
+    location = uow.session.get(Location, store_id)
+    if location is None or not location.active or location.kind != LocationKind.STORE.value:
+        raise NotFound(f"no open store {store_id!r}", code="store_not_found")
+    note = note.strip()
+    if len(note) > 300:
+        raise InvalidInput("a note has at most 300 characters", code="note_too_long")
+    waiting = select(func.count()).where(
+        AdviceRequest.store_id == store_id, AdviceRequest.status == AdviceStatus.WAITING.value
+    )
+    device = (
+        (AdviceRequest.profile_id == profile_id)
+        if profile_id is not None
+        else (AdviceRequest.anonymous_id == anonymous_id)
+        if anonymous_id is not None
+        else None
+    )
+    if device is not None and (uow.session.scalar(waiting.where(device)) or 0) >= (
+        MAX_WAITING_PER_DEVICE
+    ):
+        raise TooManyAdviceRequests(
+            f"at most {MAX_WAITING_PER_DEVICE} calls may wait for an adviser: one is coming",
+            limit=MAX_WAITING_PER_DEVICE,
+        )
+    if (uow.session.scalar(waiting) or 0) >= MAX_WAITING_PER_STORE:
+        raise TooManyAdviceRequests("too many calls are waiting in this store")
+    now = now or utcnow()
+    advice = AdviceRequest(
+        id=new_id("adv"),
+        store_id=store_id,
+        product_id=product_id,
+        variant_id=variant_id,
+        profile_id=profile_id,
+        anonymous_id=anonymous_id,
+        source=origin.value,
+        note=note,
+        status=AdviceStatus.WAITING.value,
+        requested_at=now,
+    )
+    uow.session.add(advice)
+    uow.session.flush()
+    uow.record(
+        AdviceRequested(
+            request_id=advice.id, store_id=store_id, source=origin.value, product_id=product_id
+        )
+    )
+    _advice_journey(uow, advice, "Advice Requested", now)
+    return advice
+
+
+def get_advice_request(*, uow: UnitOfWork, request_id: str) -> AdviceRequest:
+    """One call, or NotFound ``advice_request_not_found``."""
+    advice = uow.session.get(AdviceRequest, request_id)
+    if advice is None:
+        raise NotFound(f"no advice request {request_id!r}", code="advice_request_not_found")
+    return advice
+
+
+def take_advice_request(
+    *, uow: UnitOfWork, request_id: str, staff_id: str, now: datetime | None = None
+) -> AdviceRequest:
+    """An associate takes a waiting call. Two tapping at once: one conditional UPDATE wins, the
+    other gets Conflict ``advice_already_taken``. Records how long the shopper waited."""
+    advice = get_advice_request(uow=uow, request_id=request_id)
+    now = now or utcnow()
+    claimed = uow.session.execute(
+        update(AdviceRequest)
+        .where(AdviceRequest.id == request_id, AdviceRequest.status == AdviceStatus.WAITING.value)
+        .values(status=AdviceStatus.TAKEN.value, taken_at=now, taken_by=staff_id)
+        .execution_options(synchronize_session=False)
+    )
+    uow.session.refresh(advice)
+    if getattr(claimed, "rowcount", 0) != 1:
+        raise Conflict(
+            "another associate has taken this call"
+            if advice.status != AdviceStatus.CANCELLED.value
+            else "the shopper cancelled this call",
+            code="advice_already_taken",
+            current_status=advice.status,
+        )
+    waited = max(0, int((now - advice.requested_at).total_seconds()))
+    uow.record(
+        AdviceTaken(
+            request_id=advice.id,
+            store_id=advice.store_id,
+            taken_by=staff_id,
+            waited_seconds=waited,
+        )
+    )
+    _advice_journey(uow, advice, "Advice Taken", now, waited_seconds=waited)
+    return advice
+
+
+def _end_advice(
+    uow: UnitOfWork, request_id: str, status: AdviceStatus, allowed: tuple[str, ...], now: datetime
+) -> AdviceRequest:
+    advice = get_advice_request(uow=uow, request_id=request_id)
+    if advice.status not in allowed:
+        raise Conflict(
+            f"this call is {advice.status}",
+            code="advice_request_closed",
+            current_status=advice.status,
+        )
+    advice.status = status.value
+    advice.done_at = now
+    uow.session.flush()
+    return advice
+
+
+def finish_advice_request(
+    *, uow: UnitOfWork, request_id: str, now: datetime | None = None
+) -> AdviceRequest:
+    """The associate is done advising: the call leaves the store's list."""
+    return _end_advice(
+        uow, request_id, AdviceStatus.DONE, (AdviceStatus.TAKEN.value,), now or utcnow()
+    )
+
+
+def cancel_advice_request(
+    *, uow: UnitOfWork, request_id: str, now: datetime | None = None
+) -> AdviceRequest:
+    """Nobody is needed any more (the shopper left, a duplicate call): close it unanswered."""
+    return _end_advice(uow, request_id, AdviceStatus.CANCELLED, _OPEN_STATUSES, now or utcnow())
+
+
+def open_advice_requests(*, uow: UnitOfWork, store_id: str) -> list[AdviceRequest]:
+    """A store's calls still open (waiting, then taken), oldest first: who waits longest first."""
+    return list(
+        uow.session.scalars(
+            select(AdviceRequest)
+            .where(AdviceRequest.store_id == store_id, AdviceRequest.status.in_(_OPEN_STATUSES))
+            .order_by(AdviceRequest.requested_at, AdviceRequest.id)
+            .limit(MAX_WAITING_PER_STORE * 2)
+        )
+    )
+
+
+def count_waiting_advice(*, uow: UnitOfWork, store_id: str) -> int:
+    """How many of a store's calls nobody has taken yet (the badge on every tablet)."""
+    return int(
+        uow.session.scalar(
+            select(func.count()).where(
+                AdviceRequest.store_id == store_id,
+                AdviceRequest.status == AdviceStatus.WAITING.value,
+            )
+        )
+        or 0
+    )
+
+
+def erase_advice_requests_of(*, uow: UnitOfWork, profile_ids: Sequence[str]) -> int:
+    """Right to erasure: her calls for an adviser lose who asked (profile, device) and her note;
+    the store, product, times and status stay as anonymous facts for the store's wait counts.
+
+    Calls her device made before she signed in carry its anonymous id only: the devices seen
+    on her own calls are hers, so their anonymous calls go too. Returns how many calls changed.
+    """
+    if not profile_ids:
+        return 0
+    ids = list(profile_ids)
+    devices = [
+        device
+        for device in uow.session.scalars(
+            select(AdviceRequest.anonymous_id)
+            .where(AdviceRequest.profile_id.in_(ids), AdviceRequest.anonymous_id.is_not(None))
+            .distinct()
+        )
+        if device
+    ]
+    theirs = AdviceRequest.profile_id.in_(ids)
+    erased = uow.session.execute(
+        update(AdviceRequest)
+        .where(or_(theirs, AdviceRequest.anonymous_id.in_(devices)) if devices else theirs)
+        .values(profile_id=None, anonymous_id=None, note="")
+        .execution_options(synchronize_session=False)
+    )
+    uow.session.expire_all()  # a bulk UPDATE: reload what callers read next
+    return int(getattr(erased, "rowcount", 0) or 0)

@@ -136,6 +136,8 @@ STOCK_READ = AccessPolicy(
 )
 STOCK_WRITE = AccessPolicy("stock_write", roles=STORE_STAFF, keys=frozenset({KeyKind.SECRET}))
 RESERVE_STOCK = AccessPolicy("reserve_stock", roles=STORE_STAFF, keys=frozenset({KeyKind.SECRET}))
+#: The storefront (web, app, kiosk) speaking for a shopper: publishable or secret keys.
+STOREFRONT = AccessPolicy("storefront", keys=frozenset({KeyKind.PUBLISHABLE, KeyKind.SECRET}))
 ADMIN = AccessPolicy("admin", roles=frozenset({Role.ADMIN}))
 ANY_STAFF = AccessPolicy("any_staff", roles=ALL_STAFF)
 
