@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page
+from tests.conftest import Shop
 
 from parcours.core.auth import service as auth_service
 from parcours.core.auth.models import Role
 from parcours.core.db import Database
 from parcours.core.uow import UnitOfWork
-from tests.conftest import Shop
 
 PHONE = {
     "viewport": {"width": 390, "height": 844},

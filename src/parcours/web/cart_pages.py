@@ -14,7 +14,6 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from parcours.carts import service as carts
-from parcours.carts.api import SHOPPER_COOKIE
 from parcours.carts.models import TouchpointKind
 from parcours.catalog import qr
 from parcours.core.auth.principal import PUBLIC, Principal
@@ -23,6 +22,7 @@ from parcours.core.errors import DomainError
 from parcours.core.money import format_money
 from parcours.core.uow import UnitOfWork
 from parcours.customers import shoppers
+from parcours.customers.http import SHOPPER_COOKIE
 from parcours.customers.models import ShopperSession
 from parcours.web.rendering import page_locale, render
 

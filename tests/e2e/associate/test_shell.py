@@ -6,9 +6,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from playwright.sync_api import Page, expect
+from tests.conftest import Shop
 
 from parcours.core.auth.models import Role
-from tests.conftest import Shop
 
 
 def test_an_associate_lands_on_her_store(
