@@ -17,7 +17,7 @@ from parcours.core.auth.models import ApiKey, KeyKind, KeySource, Role
 from parcours.core.db import Database
 from parcours.core.settings import Settings
 from parcours.core.uow import UnitOfWork
-from parcours.demo import data
+from parcours.demo import data, shoppers
 from parcours.inventory import service as inventory
 from parcours.stores import service as stores
 from parcours.stores.models import LocationKind, Service
@@ -157,7 +157,8 @@ def load_demo(settings: Settings, *, issue_keys: bool = True) -> DemoLoad:
                 products = data.demo_products()
                 variant_ids = _load_catalog(uow, products)
                 locations = data.demo_locations()
-                _load_stock(uow, data.demo_stock(products, locations), variant_ids, location_ids)
+                stock = data.demo_stock(products, locations)
+                _load_stock(uow, stock, variant_ids, location_ids)
                 for email, name, role, store_codes in DEMO_STAFF:
                     auth.create_staff_user(
                         uow=uow,
@@ -167,6 +168,14 @@ def load_demo(settings: Settings, *, issue_keys: bool = True) -> DemoLoad:
                         password=DEMO_PASSWORD,
                         store_ids=frozenset(location_ids[c] for c in store_codes),
                     )
+                shoppers.load_demo_shoppers(
+                    uow,
+                    settings,
+                    variant_ids=variant_ids,
+                    location_ids=location_ids,
+                    stock=stock,
+                    skus_by_product={p.slug: [v.sku for v in p.variants] for p in products},
+                )
                 result.products = len(products)
                 result.variants = len(variant_ids)
                 result.stores = sum(1 for loc in locations if loc.kind == "store")
