@@ -6,7 +6,9 @@ BIN := $(VENV)/bin
 PARCOURS_PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/parcours_test
 PYTEST_ARGS ?=
 
-.PHONY: demo serve test test-sqlite test-pg test-fast lint fmt typecheck bench migrate browser clean
+VENDOR := src/parcours/web/static/vendor
+
+.PHONY: demo serve test test-sqlite test-pg test-fast lint fmt typecheck bench migrate browser vendor clean
 
 $(BIN)/parcours: requirements/dev.lock pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,10 +17,25 @@ $(BIN)/parcours: requirements/dev.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	@touch $@
 
-venv: $(BIN)/parcours
+## vendor: front-end packages from the npm registry (package-lock.json), copied next to the pages
+$(VENDOR)/.stamp: package.json package-lock.json
+	@command -v npm >/dev/null 2>&1 || { \
+	  echo "installing Debian's npm for the pages' front-end packages"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq npm >/dev/null; }
+	npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+	mkdir -p $(VENDOR)/barcode-detector
+	cp node_modules/barcode-detector/dist/es/ponyfill.js node_modules/barcode-detector/dist/es/zxing-exported.js $(VENDOR)/barcode-detector/
+	cp node_modules/zxing-wasm/dist/reader/zxing_reader.wasm $(VENDOR)/barcode-detector/
+	cp node_modules/barcode-detector/LICENSE $(VENDOR)/barcode-detector/LICENSE 2>/dev/null || true
+	@touch $@
+
+vendor: $(VENDOR)/.stamp
+
+venv: $(BIN)/parcours $(VENDOR)/.stamp
 
 ## demo: create the environment, migrate, load the demo retailer and serve on PARCOURS_HOST:PARCOURS_PORT
-demo: $(BIN)/parcours
+demo: $(BIN)/parcours $(VENDOR)/.stamp
 	$(BIN)/parcours demo
 
 serve: $(BIN)/parcours
@@ -35,7 +52,7 @@ browser:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
 ## test: the whole suite on SQLite, then again on PostgreSQL
-test: $(BIN)/parcours browser
+test: $(BIN)/parcours $(VENDOR)/.stamp browser
 	$(MAKE) --no-print-directory test-sqlite
 	$(MAKE) --no-print-directory test-pg
 
@@ -68,4 +85,4 @@ bench: $(BIN)/parcours
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache node_modules $(VENDOR)

@@ -42,7 +42,7 @@ from parcours.stores import api as stores_api
 from parcours.stores import handlers as stores_handlers
 from parcours.tracking import api as tracking_api
 from parcours.tracking import tasks as tracking_tasks
-from parcours.web import associate, cart_pages, pages, shop
+from parcours.web import associate, pages, storefront
 
 WEB_DIR = Path(__file__).parent / "web"
 
@@ -138,8 +138,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.include_router(loyalty_api.router)
     app.include_router(notifications_api.router)
     app.include_router(pages.router)
-    app.include_router(shop.router)
-    app.include_router(cart_pages.router)
+    app.include_router(storefront.router)
     app.include_router(associate.router)
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
     demo_static = Path(__file__).parent / "demo" / "static"

@@ -1,0 +1,7 @@
+"""Storefront: scan (filled by its feature)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(include_in_schema=False)
