@@ -58,12 +58,13 @@ Parcours HTTP API. Conventions (see docs/api.md):
 """
 
 
-def build_bus() -> EventBus:
-    """Every context subscribes its handlers here; the relay delivers events to them."""
+def build_bus(settings: Settings | None = None) -> EventBus:
+    """Every context subscribes its handlers here; the relay delivers events to them. Without
+    ``settings`` (some tests), handlers that reach outside (web push) stay off."""
     bus = EventBus()
     inventory_handlers.register(bus)
     orders_handlers.register(bus)
-    notifications_handlers.register(bus)
+    notifications_handlers.register(bus, settings=settings)
     stores_handlers.register(bus)
     return bus
 
@@ -72,7 +73,7 @@ def build_relay(db: Database, settings: Settings) -> Relay:
     """The outbox relay and the housekeeping it runs, in the API process or in a worker."""
     return Relay(
         db,
-        build_bus(),
+        build_bus(settings),
         poll_seconds=settings.relay_poll_seconds,
         periodic=[
             inventory_tasks.run_periodic_tasks,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 from typing import Annotated
@@ -97,6 +98,10 @@ def demo(
     typer.echo(f"  write key (web): {result.write_key}")
     typer.echo("")
     if serve_after:
+        if result.write_key and not settings.web_write_key:
+            # The pages send their audience events with this start's web write key (only
+            # after the visitor's consent); the server processes read it from the environment.
+            os.environ["PARCOURS_WEB_WRITE_KEY"] = result.write_key
         serve(host=None, port=None, workers=1)
 
 

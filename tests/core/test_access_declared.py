@@ -53,9 +53,42 @@ def test_write_routes_are_never_public(app: FastAPI) -> None:
         "/connexion",
         "/panier/lignes",
         "/panier/code",
+        # The shopper's scanner: what her camera read, or her photo, goes into her cart (cookie).
+        "/scanner/code",
+        "/scanner/photo",
+        # The in-store kiosk: no account by design; its own session cookie holds the selection,
+        # and an adviser call or an order is what any shopper at the screen may do.
+        "/kiosk/{store_code}/selection",
+        "/kiosk/{store_code}/selection/{line_id}/retirer",
+        "/kiosk/{store_code}/terminer",
+        "/kiosk/{store_code}/telephone",
+        "/kiosk/{store_code}/commander/{variant_id}",
+        "/kiosk/{store_code}/conseiller",
+        # The kiosk's handoff QR: its single-use token is the credential.
+        "/panier/reprendre/{token}",
+        # The shopper's own cookie (her session) is the credential; SameSite=Lax keeps other
+        # sites from posting with it. Each acts on her own cart, order or profile only.
+        "/panier/lignes/{line_id}",
+        "/panier/promo",
+        "/commande",
+        "/commandes/{order_id}/paiement",
+        "/commandes/{order_id}/paiement/3ds",
+        "/commandes/{order_id}/arrivee",
+        "/compte/code",
+        "/compte/connexion",
+        "/compte/deconnexion",
+        "/compte/carte",
+        "/compte/consentements",
+        "/compte/suppression",
+        # A payment link's token is the credential, as on the JSON route.
+        "/payer/{token}",
         "/v1/payments/{payment_id}/3ds",
         "/v1/payment-links/{token}/payments",
         "/v1/payments/stripe/webhook",
+        # The cookie banner's answer and the browser's push subscription: same-origin JSON
+        # from the shop's pages (Origin checked), acting only for the shopper's cookie session.
+        "/consentement",
+        "/push/abonnement",
     }
     public_writes = [
         route.path

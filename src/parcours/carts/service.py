@@ -39,6 +39,7 @@ from parcours.loyalty import service as loyalty
 from parcours.tracking import service as tracking
 
 if TYPE_CHECKING:
+    from parcours.carts.scan import ScanResult
     from parcours.customers.models import ShopperSession
 
 MAX_QUANTITY = 99
@@ -997,6 +998,92 @@ def claim_handoff(
     if cart.status != CartStatus.ACTIVE.value:
         raise Conflict(f"this cart is {cart.status}", code="cart_not_active")
     return cart
+
+
+def peek_handoff(*, uow: UnitOfWork, token: str) -> Cart | None:
+    """The active cart a live, unclaimed QR token opens, without spending the token (the phone
+    shows what it is about to take before she confirms); None when unknown, used or expired."""
+    handoff = uow.session.scalars(
+        select(CartHandoff).where(
+            CartHandoff.token_hash == _token_hash(_scanned_token(token)),
+            CartHandoff.expires_at > utcnow(),
+            CartHandoff.claimed_at.is_(None),
+        )
+    ).first()
+    if handoff is None:
+        return None
+    cart = uow.session.get(Cart, handoff.cart_id)
+    return cart if cart is not None and cart.status == CartStatus.ACTIVE.value else None
+
+
+def take_handoff(
+    *,
+    uow: UnitOfWork,
+    token: str,
+    profile_id: str | None,
+    anonymous_id: str | None,
+    channel: str,
+    currency: str,
+) -> Attached:
+    """A selection made elsewhere (a kiosk) moves into this shopper's own cart: the handoff is
+    spent, its lines join her cart as :class:`MergeLines` does (the larger quantity wins for an
+    item in both; each line keeps the touchpoint that brought it in), and the other cart ends
+    ``merged`` into hers. Refused like :func:`claim_handoff` (``handoff_not_found``)."""
+    source = claim_handoff(uow=uow, token=token)
+    target = open_cart(
+        uow=uow,
+        profile_id=profile_id,
+        anonymous_id=anonymous_id,
+        channel=channel,
+        currency=currency,
+    )
+    if target.id == source.id:
+        return Attached(target)
+    if target.currency != source.currency:
+        raise Conflict("this selection is priced in another currency", code="currency_mismatch")
+    now = utcnow()
+    # Both carts held, lines read again: a line her laptop adds meanwhile is kept, not lost.
+    _bump(uow, source, None, "handed_off", now)
+    _bump(uow, target, None, "merged", now)
+    _move_lines(source, target)
+    if target.promo_code is None and source.promo_code is not None:
+        target.promo_code = source.promo_code
+    _end(source, CartStatus.MERGED, now, merged_into=target.id)
+    uow.record(CartUpdated(cart_id=source.id, version=source.version, change=source.status))
+    uow.session.flush()
+    return Attached(target, ended=source)
+
+
+def abandon_cart(*, uow: UnitOfWork, cart_id: str) -> Cart:
+    """Set an active cart aside (a kiosk's selection when its shopper walks away): it leaves the
+    active carts, its lines stay in it for the journey's record. An ended cart is left as is."""
+    cart = get_cart(uow=uow, cart_id=cart_id)
+    if cart.status != CartStatus.ACTIVE.value:
+        return cart
+    now = utcnow()
+    _bump(uow, cart, None, "abandoned", now)
+    _end(cart, CartStatus.ABANDONED, now)
+    uow.record(CartUpdated(cart_id=cart.id, version=cart.version, change=cart.status))
+    uow.session.flush()
+    return cart
+
+
+def resolve_scanned_code(*, uow: UnitOfWork, text: str) -> ScanResult:
+    """What a code read by the shopper's own camera names (the browser decoded it): a GTIN
+    (EAN-13, EAN-8, UPC-A) or one of our printed QR links, as a ``carts.scan.ScanResult`` with
+    the print medium and campaign when the code is a printed one. NotFound
+    ``scan_not_a_product`` when it is not one of our products."""
+    # Imported here: the scan module loads zxing-cpp, which only photo decoding needs.
+    from parcours.carts import scan
+
+    value = text.strip()
+    try:
+        if value.isdigit() and len(value) in (8, 12, 13, 14):
+            symbology = {8: "ean8", 12: "upca"}.get(len(value), "ean13")
+            return scan._from_gtin(uow, symbology, value)
+        return scan._from_qr(uow, value)
+    except (NotFound, InvalidInput) as exc:
+        raise NotFound(exc.detail, code="scan_not_a_product") from None
 
 
 # --- helpers for orders ---------------------------------------------------------------------------

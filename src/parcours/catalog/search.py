@@ -210,3 +210,44 @@ def clear_search_index(conn: Connection) -> None:
 @event.listens_for(ProductSearchDocument.__table__, "after_create")
 def _after_create(_table: object, connection: Connection, **_kw: object) -> None:
     install_search_index(connection)
+
+
+# ---------------------------------------------------------------------------------------------
+# Suggestions and spelling hints for the storefront (search-as-you-type, zero-results page)
+
+#: How close a folded word must be to a catalogue word to be offered as "did you mean".
+SPELLING_CUTOFF = 0.75
+
+
+def folded_words(value: str) -> list[str]:
+    """The folded words of a text, stop words dropped but not stemmed: what a shopper reads."""
+    return _words(value)
+
+
+def starts_with_words(name: str, typed: str) -> bool:
+    """Whether every typed word begins a word of ``name`` ("pant no" -> "Pantalon noir")."""
+    words = _words(name)
+    return bool(typed) and all(any(w.startswith(t) for w in words) for t in _words(typed))
+
+
+def spelling_hint(query: str, vocabulary: Iterable[str]) -> str | None:
+    """The query with each unknown word replaced by the closest catalogue word, or None when
+    nothing changes: "pantalom noire" -> "pantalon noir" (on folded words)."""
+    from difflib import get_close_matches
+
+    known = set(vocabulary)
+    if not known:
+        return None
+    words = _words(query)[:MAX_QUERY_TERMS]
+    # Sorted so the answer does not depend on set order when two words are as close.
+    candidates = sorted(known)
+    fixed = []
+    for word in words:
+        if word in known or len(word) < 3:
+            fixed.append(word)
+            continue
+        close = get_close_matches(word, candidates, n=1, cutoff=SPELLING_CUTOFF)
+        fixed.append(close[0] if close else word)
+    if not words or fixed == words:
+        return None
+    return " ".join(fixed)

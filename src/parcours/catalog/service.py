@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any, Generic, TextIO, TypeVar
 
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -44,7 +44,15 @@ from parcours.catalog.schemas import (
     is_slug,
     normalise_gtin,
 )
-from parcours.catalog.search import SearchQuery, build_document, fold, ranked_matches
+from parcours.catalog.search import (
+    SearchQuery,
+    build_document,
+    fold,
+    folded_words,
+    ranked_matches,
+    spelling_hint,
+    starts_with_words,
+)
 from parcours.core.clock import utcnow
 from parcours.core.errors import Conflict, InvalidInput, NotFound
 from parcours.core.ids import has_prefix, new_id
@@ -1124,3 +1132,289 @@ def _check_import_against_catalog(
                     )
                 )
     return existing, categories
+
+
+# ---------------------------------------------------------------------------------------------
+# Storefront reading: category lists with facets, newest products, suggestions, spelling hints
+
+#: Variant attributes a shopper filters by, as the catalogue names them.
+SIZE_ATTRIBUTE = "taille"
+COLOUR_ATTRIBUTE = "couleur"
+BROWSE_SORTS = ("new", "price_asc", "price_desc", "name")
+MAX_BROWSE_PAGE_SIZE = 96
+MAX_SUGGESTIONS = 8
+_LETTER_SIZES = ("XXS", "XS", "S", "M", "L", "XL", "XXL", "XXXL")
+
+
+@dataclass(frozen=True, slots=True)
+class FacetValue:
+    value: str
+    count: int  # products that would remain with this value chosen (other filters kept)
+    selected: bool
+
+
+@dataclass(frozen=True, slots=True)
+class BrowseFilters:
+    """What a shopper narrowed a list by. ``in_stock_variant_ids``: when set, only these variants
+    count (the page asks inventory which variants her store holds; the catalog never reads
+    stock)."""
+
+    sizes: frozenset[str] = frozenset()
+    colours: frozenset[str] = frozenset()
+    min_price: int | None = None  # minor units, inclusive
+    max_price: int | None = None
+    in_stock_variant_ids: frozenset[str] | None = None
+
+    @property
+    def any(self) -> bool:
+        return bool(
+            self.sizes
+            or self.colours
+            or self.min_price is not None
+            or self.max_price is not None
+            or self.in_stock_variant_ids is not None
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class BrowsePage:
+    """One page of a filtered, sorted product list with the facets around it."""
+
+    items: list[Product]
+    prices: dict[str, int]  # product id -> lowest price among its matching variants
+    total: int
+    page: int
+    pages: int
+    sizes: list[FacetValue]
+    colours: list[FacetValue]
+    price_floor: int | None  # the cheapest and dearest variants of the unfiltered list
+    price_ceiling: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Suggestion:
+    kind: str  # "product" or "category"
+    label: str
+    url: str
+    detail: str = ""  # the category a product sits in, for the listbox
+
+
+def size_order(value: str) -> tuple[int, float, str]:
+    """XS < S < M < L < XL, then numbers in numeric order (36 < 38 < 100), then the rest."""
+    upper = value.upper()
+    if upper in _LETTER_SIZES:
+        return (0, float(_LETTER_SIZES.index(upper)), value)
+    try:
+        return (1, float(value.replace(",", ".")), value)
+    except ValueError:
+        return (2, 0.0, value)
+
+
+def _variant_matches(variant: Variant, filters: BrowseFilters, *, skip: str | None = None) -> bool:
+    attributes = variant.attributes
+    if skip != "size" and filters.sizes and attributes.get(SIZE_ATTRIBUTE) not in filters.sizes:
+        return False
+    if (
+        skip != "colour"
+        and filters.colours
+        and attributes.get(COLOUR_ATTRIBUTE) not in filters.colours
+    ):
+        return False
+    if filters.in_stock_variant_ids is not None and variant.id not in filters.in_stock_variant_ids:
+        return False
+    price = effective_price(variant)
+    if filters.min_price is not None and price < filters.min_price:
+        return False
+    return not (filters.max_price is not None and price > filters.max_price)
+
+
+def _facet(
+    products: Sequence[Product], filters: BrowseFilters, *, attribute: str, skip: str
+) -> dict[str, int]:
+    """Disjunctive counts: for each value, the products matching every *other* filter with a
+    variant of that value, so choosing a second size widens the list as she expects."""
+    counts: dict[str, int] = {}
+    for product in products:
+        values = {
+            str(v.attributes[attribute])
+            for v in product.variants
+            if attribute in v.attributes and _variant_matches(v, filters, skip=skip)
+        }
+        for value in values:
+            counts[value] = counts.get(value, 0) + 1
+    return counts
+
+
+def browse_products(
+    *,
+    uow: UnitOfWork,
+    category_slug: str | None = None,
+    filters: BrowseFilters | None = None,
+    sort: str = "new",
+    page: int = 1,
+    per_page: int = 24,
+    channel: Channel | str | None = Channel.WEB,
+    stocked: Callable[[list[str]], Collection[str]] | None = None,
+) -> BrowsePage:
+    """Published products of a category (its sub-categories included), narrowed by size, colour,
+    price and the variants in stock, sorted, one page of them, with facet counts.
+
+    Two queries (the products, then their variants and channels) whatever the page; filtering
+    and counting run in Python over the category's products, which suits a shop's categories
+    (hundreds of products), not a marketplace's. ``stocked`` answers which of the variant ids
+    it is given are in stock where she wants them (the caller asks inventory): only those count."""
+    filters = filters or BrowseFilters()
+    if sort not in BROWSE_SORTS:
+        raise InvalidInput(f"sort is one of {', '.join(BROWSE_SORTS)}", code="unknown_sort")
+    per_page = max(1, min(per_page, MAX_BROWSE_PAGE_SIZE))
+    statement = _filter_channel_status(_with_details(select(Product)), channel, "published")
+    if category_slug is not None:
+        category = _category_ref(uow, category_slug=category_slug)
+        assert category is not None  # _category_ref refuses an unknown slug
+        statement = statement.where(Product.category_id.in_(_descendant_ids(uow, category.id)))
+    products = list(uow.session.scalars(statement))
+    if stocked is not None:
+        held = stocked([v.id for p in products for v in p.variants])
+        filters = replace(filters, in_stock_variant_ids=frozenset(held))
+    all_prices = [effective_price(v) for p in products for v in p.variants]
+    kept: list[Product] = []
+    lowest: dict[str, int] = {}
+    for product in products:
+        matching = [v for v in product.variants if _variant_matches(v, filters)]
+        if matching:
+            kept.append(product)
+            lowest[product.id] = min(effective_price(v) for v in matching)
+    if sort == "new":
+        kept.sort(key=lambda p: (p.created_at, p.id), reverse=True)
+    elif sort == "price_asc":
+        kept.sort(key=lambda p: (lowest[p.id], fold(p.name), p.id))
+    elif sort == "price_desc":
+        kept.sort(key=lambda p: (-lowest[p.id], fold(p.name), p.id))
+    else:
+        kept.sort(key=lambda p: (fold(p.name), p.id))
+    pages = max(1, -(-len(kept) // per_page))
+    page = max(1, min(page, pages))
+    items = kept[(page - 1) * per_page : page * per_page]
+
+    def facet(attribute: str, skip: str, chosen: frozenset[str]) -> list[FacetValue]:
+        counts = _facet(products, filters, attribute=attribute, skip=skip)
+        for value in chosen:  # a chosen value stays visible (and removable) at 0
+            counts.setdefault(value, 0)
+        order = size_order if attribute == SIZE_ATTRIBUTE else fold
+        return [
+            FacetValue(value, counts[value], value in chosen) for value in sorted(counts, key=order)
+        ]
+
+    return BrowsePage(
+        items=items,
+        prices={p.id: lowest[p.id] for p in items},
+        total=len(kept),
+        page=page,
+        pages=pages,
+        sizes=facet(SIZE_ATTRIBUTE, "size", filters.sizes),
+        colours=facet(COLOUR_ATTRIBUTE, "colour", filters.colours),
+        price_floor=min(all_prices) if all_prices else None,
+        price_ceiling=max(all_prices) if all_prices else None,
+    )
+
+
+def newest_products(
+    *, uow: UnitOfWork, limit: int = 8, channel: Channel | str | None = Channel.WEB
+) -> list[Product]:
+    """The latest published products, newest first (the home page's "new in")."""
+    statement = _filter_channel_status(_with_details(select(Product)), channel, "published")
+    statement = statement.order_by(Product.created_at.desc(), Product.id.desc())
+    return list(uow.session.scalars(statement.limit(_clamp(limit))))
+
+
+def products_by_ids(
+    *,
+    uow: UnitOfWork,
+    product_ids: Sequence[str],
+    channel: Channel | str | None = Channel.WEB,
+) -> list[Product]:
+    """Published products by id, in the order asked (unknown or unpublished ids left out)."""
+    wanted = list(dict.fromkeys(i for i in product_ids if has_prefix(i, PRODUCT_PREFIX)))
+    found: dict[str, Product] = {}
+    for batch in _chunks(wanted):
+        statement = _filter_channel_status(
+            _with_details(select(Product)).where(Product.id.in_(batch)), channel, "published"
+        )
+        found.update((p.id, p) for p in uow.session.scalars(statement))
+    return [found[i] for i in wanted if i in found]
+
+
+def category_product_counts(
+    *, uow: UnitOfWork, channel: Channel | str | None = Channel.WEB
+) -> dict[str, int]:
+    """Published products per category id, each category counting its sub-categories' too."""
+    grouped: Any = select(Product.category_id, func.count()).group_by(Product.category_id)
+    statement = _filter_channel_status(grouped, channel, "published")
+    own: dict[str, int] = {
+        row[0]: int(row[1]) for row in uow.session.execute(statement) if row[0] is not None
+    }
+    parents = _category_parents(uow)
+    totals = dict.fromkeys(parents, 0)
+    for category_id, count in own.items():
+        current: str | None = category_id
+        while current is not None and current in totals:
+            totals[current] += count
+            current = parents.get(current)
+    return totals
+
+
+def suggest(
+    *,
+    uow: UnitOfWork,
+    query: str,
+    limit: int = MAX_SUGGESTIONS,
+    channel: Channel | str | None = Channel.WEB,
+) -> list[Suggestion]:
+    """What to offer as she types: categories whose name starts like her words, then the best
+    matching product names; at most ``limit`` (8), no duplicate names. Two or three queries."""
+    limit = max(1, min(limit, MAX_SUGGESTIONS))
+    parsed = SearchQuery.parse(query)
+    if parsed is None:
+        return []
+    categories = uow.session.scalars(select(Category).order_by(Category.position)).all()
+    names = {c.id: c.name for c in categories}
+    parents = {c.id: c.parent_id for c in categories}
+    found: list[Suggestion] = []
+    for category in categories:
+        if starts_with_words(category.name, query) and len(found) < 3:
+            parent = names.get(parents.get(category.id) or "")
+            label = f"{category.name} · {parent}" if parent else category.name
+            found.append(Suggestion("category", label, f"/rayons/{category.slug}"))
+    statement = ranked_matches(parsed, uow.db.engine.dialect.name)
+    statement = _filter_channel_status(statement, channel, ProductStatus.PUBLISHED)
+    seen: set[str] = set()
+    for product in uow.session.scalars(statement.limit(limit * 3)):
+        key = fold(product.name)
+        if key in seen:
+            continue
+        seen.add(key)
+        found.append(
+            Suggestion(
+                "product",
+                product.name,
+                f"/produits/{product.slug}",
+                names.get(product.category_id or "", ""),
+            )
+        )
+        if len(found) >= limit:
+            break
+    return found[:limit]
+
+
+def spelling_suggestion(
+    *, uow: UnitOfWork, query: str, channel: Channel | str | None = Channel.WEB
+) -> str | None:
+    """A nearby query made of words of published product and category names ("pantalom" ->
+    "pantalon"), or None. For the zero-results page only: it reads every name."""
+    statement = _filter_channel_status(select(Product.name), channel, "published")
+    vocabulary: set[str] = set()
+    for name in uow.session.scalars(statement):
+        vocabulary.update(folded_words(name))
+    for name in uow.session.scalars(select(Category.name)):
+        vocabulary.update(folded_words(name))
+    return spelling_hint(query, vocabulary)

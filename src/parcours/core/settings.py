@@ -83,6 +83,15 @@ class Settings(BaseSettings):
     mail_from: str = "Parcours <ne-pas-repondre@parcours.local>"
     # Addresses and bodies of messages older than this are cleared (GDPR storage limitation).
     message_retention_days: int = Field(default=90, ge=1)
+    # The storefront's pages send page views with this web write key (``parcours keys create
+    # --kind write --source web``); empty: the pages send no events at all.
+    web_write_key: str = ""
+    # Web push (VAPID, RFC 8292): the server's key pair, base64url (private: the 32-byte scalar;
+    # public: the 65-byte uncompressed point), and the contact the push services may write to.
+    # Unset in development: a pair is generated once under var/; in production push stays off.
+    vapid_private_key: SecretStr | None = None
+    vapid_public_key: str | None = None
+    vapid_subject: str = "mailto:ne-pas-repondre@parcours.local"
 
     @model_validator(mode="after")
     def _refuse_unsafe_defaults(self) -> Self:
@@ -95,6 +104,16 @@ class Settings(BaseSettings):
                 )
             if not self.session_cookie_secure:
                 raise ValueError("PARCOURS_SESSION_COOKIE_SECURE cannot be false in production")
+        return self
+
+    @model_validator(mode="after")
+    def _check_vapid_keys(self) -> Self:
+        if (self.vapid_private_key is None) != (self.vapid_public_key is None):
+            raise ValueError(
+                "PARCOURS_VAPID_PRIVATE_KEY and PARCOURS_VAPID_PUBLIC_KEY go together: set both"
+            )
+        if not self.vapid_subject.startswith(("mailto:", "https://")):
+            raise ValueError("PARCOURS_VAPID_SUBJECT must be a mailto: or https:// address")
         return self
 
     @model_validator(mode="after")

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import secrets
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
@@ -1563,3 +1564,40 @@ def _attach_unassigned(
                 tracking.delete_events_of(uow=uow, profile_id=profile_id)
             else:
                 tracking.erase_profile_events(uow=uow, profile_id=profile_id)
+
+
+# --- loyalty cards ----------------------------------------------------------------------------
+
+#: Cards the shop issues itself: "PC" and eight digits (the printed cards' shape).
+LOYALTY_CARD_PREFIX = "PC"
+
+
+def loyalty_card_of(*, uow: UnitOfWork, profile_id: str) -> str | None:
+    """The number of a person's loyalty card, if she has one."""
+    for identifier in identifiers_of(uow=uow, profile_id=profile_id):
+        if identifier.kind == K.LOYALTY_CARD.value:
+            return identifier.value
+    return None
+
+
+def issue_loyalty_card(*, uow: UnitOfWork, profile_id: str, anonymous_id: str, channel: str) -> str:
+    """Her loyalty card number, given now if she has none: a new ``loyalty_card`` identifier
+    linked through :func:`identify` with the anonymous id of the session she is signed in on
+    (already hers), so the associate app's search finds her by the exact number."""
+    held = loyalty_card_of(uow=uow, profile_id=profile_id)
+    if held is not None:
+        return held
+    for _ in range(20):
+        number = f"{LOYALTY_CARD_PREFIX}{secrets.randbelow(10**8):08d}"
+        if find_profile(uow=uow, kind=K.LOYALTY_CARD, value=number) is None:
+            break
+    else:  # pragma: no cover - a hundred million numbers
+        raise Conflict("no loyalty card number is free", code="loyalty_card_unavailable")
+    profile = identify(
+        uow=uow, anonymous_id=anonymous_id, traits={"loyalty_card": number}, channel=channel
+    )
+    if profile.id != profile_id and profile_id not in merged_profile_ids(
+        uow=uow, profile_id=profile.id
+    ):
+        raise Conflict("this session is not this customer's", code="profile_mismatch")
+    return number

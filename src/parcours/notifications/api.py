@@ -8,17 +8,25 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 
 from parcours.core.auth.models import KeyKind
-from parcours.core.auth.principal import BACK_OFFICE, AccessPolicy, Principal
-from parcours.core.deps import ReadUowDep
+from parcours.core.auth.principal import BACK_OFFICE, STOREFRONT, AccessPolicy, Principal
+from parcours.core.deps import ReadUowDep, UowDep
 from parcours.core.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
+from parcours.customers import shoppers
+from parcours.customers.http import shopper_token
 from parcours.customers.models import IdentifierKind
 from parcours.customers.service import mask_identifier
 from parcours.notifications import service
 from parcours.notifications.models import Message, MessageStatus
-from parcours.notifications.schemas import MessageDetail, MessageRead
+from parcours.notifications.schemas import (
+    MessageDetail,
+    MessageRead,
+    PushSubscriptionCreate,
+    PushSubscriptionDelete,
+    PushSubscriptionRead,
+)
 
 #: Who may read the messages sent to customers: the back office, and servers.
 MESSAGES_READ = AccessPolicy("messages_read", roles=BACK_OFFICE, keys=frozenset({KeyKind.SECRET}))
@@ -86,3 +94,48 @@ def list_messages(
 def get_message(message_id: str, uow: ReadUowDep, _: Reader) -> MessageDetail:
     message = service.get_message(uow=uow, message_id=message_id)
     return MessageDetail.model_validate({**_fields(message), "body_text": message.body_text})
+
+
+# --- web push subscriptions -------------------------------------------------------------------
+
+Storefront = Annotated[Principal, Depends(STOREFRONT)]
+
+
+@router.post(
+    f"{V1}/push/subscriptions",
+    response_model=PushSubscriptionRead,
+    status_code=status.HTTP_201_CREATED,
+    summary="Subscribe the shopper's browser to web push",
+)
+def subscribe_to_push(
+    body: PushSubscriptionCreate, request: Request, uow: UowDep, _: Storefront
+) -> PushSubscriptionRead:
+    """The browser's ``PushSubscription`` for the shopper's session (``X-Shopper-Token`` or the
+    ``parcours_shopper`` cookie): her opt-in to hear that an order is ready. Subscribing the
+    same endpoint again updates it (idempotent)."""
+    session = shoppers.require_shopper_session(uow=uow, token=shopper_token(request))
+    row = service.subscribe_to_push(
+        uow=uow,
+        endpoint=body.endpoint,
+        p256dh=body.keys.p256dh,
+        auth=body.keys.auth,
+        profile_id=session.profile_id,
+        anonymous_id=session.anonymous_id,
+        locale=body.locale,
+    )
+    uow.commit()
+    return PushSubscriptionRead(
+        id=row.id, created_at=row.created_at, signed_in=row.profile_id is not None
+    )
+
+
+@router.delete(
+    f"{V1}/push/subscriptions",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Stop web push to this browser",
+)
+def unsubscribe_from_push(body: PushSubscriptionDelete, uow: UowDep, _: Storefront) -> Response:
+    """No push goes to this endpoint any more (204 also when it was not subscribed)."""
+    service.unsubscribe_from_push(uow=uow, endpoint=body.endpoint)
+    uow.commit()
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

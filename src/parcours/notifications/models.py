@@ -66,3 +66,29 @@ class Message(Base):
     redacted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
     __table_args__ = (Index("ix_notification_messages_due", "status", "available_at"),)
+
+
+class PushSubscription(Base):
+    """A browser that agreed to receive web push notifications (the Push API's subscription).
+
+    The browser's permission and this row are her opt-in: a push goes only to a subscription she
+    made. The endpoint and keys are personal data (they reach her device): deleted on erasure,
+    never logged. A push service answering 404/410 means the browser dropped it: ``revoked_at``.
+    """
+
+    __tablename__ = "push_subscriptions"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)  # psh_…
+    # Whose device: her profile when she was signed in, and always the anonymous id of the
+    # shopper session that subscribed (an order placed as a guest carries the same id).
+    profile_id: Mapped[str | None] = mapped_column(String(40), nullable=True, index=True)
+    anonymous_id: Mapped[str | None] = mapped_column(String(100), nullable=True, index=True)
+    endpoint: Mapped[str] = mapped_column(String(1000), unique=True)
+    p256dh: Mapped[str] = mapped_column(String(200))  # the browser's P-256 key, base64url
+    auth: Mapped[str] = mapped_column(String(100))  # the 16-byte auth secret, base64url
+    locale: Mapped[str] = mapped_column(String(8), default="fr")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # Codes only ("push service 503"): never the endpoint.
+    last_error: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from parcours.notifications.models import MessageStatus
 
@@ -31,3 +31,26 @@ class MessageRead(BaseModel):
 
 class MessageDetail(MessageRead):
     body_text: str | None = None  # the plain-text part, as the customer received it
+
+
+class PushKeys(BaseModel):
+    p256dh: str = Field(min_length=80, max_length=200)
+    auth: str = Field(min_length=16, max_length=100)
+
+
+class PushSubscriptionCreate(BaseModel):
+    """``PushSubscription.toJSON()`` as the browser gives it (``expirationTime`` ignored)."""
+
+    endpoint: str = Field(min_length=10, max_length=1000)
+    keys: PushKeys
+    locale: str = Field(default="fr", max_length=8)
+
+
+class PushSubscriptionDelete(BaseModel):
+    endpoint: str = Field(min_length=10, max_length=1000)
+
+
+class PushSubscriptionRead(BaseModel):
+    id: str
+    created_at: datetime
+    signed_in: bool  # tied to her profile, so every order of hers is announced

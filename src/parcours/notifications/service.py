@@ -16,14 +16,16 @@ once the lease ends: at least once, which is all SMTP can promise.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy import event as orm_event
-from sqlalchemy import select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from parcours.core.clock import utcnow
 from parcours.core.db import Database
@@ -35,7 +37,13 @@ from parcours.core.uow import UnitOfWork
 from parcours.customers import service as customers
 from parcours.customers.models import ConsentPurpose, IdentifierKind
 from parcours.notifications.events import MessageSent
-from parcours.notifications.models import Message, MessageStatus, SuppressionReason
+from parcours.notifications.models import (
+    Message,
+    MessageStatus,
+    PushSubscription,
+    SuppressionReason,
+)
+from parcours.notifications.push import PushError, PushTarget, VapidKeys, send_push
 from parcours.notifications.rendering import normalise_locale, render_email
 from parcours.notifications.senders import OutgoingEmail, Sender, SendError
 
@@ -488,3 +496,212 @@ def list_messages(
     if len(rows) > limit:
         return rows[:limit], encode_cursor(rows[limit - 1].id)
     return rows, None
+
+
+# --- web push ---------------------------------------------------------------------------------
+
+#: Push services accept https endpoints only; loopback http is for tests and local push servers.
+_LOOPBACK_PREFIXES = ("http://127.0.0.1", "http://localhost", "http://[::1]")
+PUSH_ATTEMPTS = 3
+_PUSH_KEY = "parcours.notifications.push"
+
+
+def _check_push_keys(endpoint: str, p256dh: str, auth: str) -> None:
+    from parcours.notifications.push import b64url_decode
+
+    if len(endpoint) > 1000 or not (
+        endpoint.startswith("https://") or endpoint.startswith(_LOOPBACK_PREFIXES)
+    ):
+        raise InvalidInput("a push endpoint is an https:// address", code="invalid_push_endpoint")
+    try:
+        key, secret = b64url_decode(p256dh), b64url_decode(auth)
+    except ValueError:
+        raise InvalidInput("push keys are base64url", code="invalid_push_keys") from None
+    if len(key) != 65 or key[0] != 4 or len(secret) != 16:
+        raise InvalidInput(
+            "p256dh is a 65-byte P-256 point and auth 16 bytes", code="invalid_push_keys"
+        )
+
+
+def subscribe_to_push(
+    *,
+    uow: UnitOfWork,
+    endpoint: str,
+    p256dh: str,
+    auth: str,
+    profile_id: str | None,
+    anonymous_id: str | None,
+    locale: str = "fr",
+) -> PushSubscription:
+    """Keep the browser's subscription (her opt-in to push); the same endpoint subscribed again
+    (new keys, signed in since) updates the row and lifts a revocation."""
+    _check_push_keys(endpoint, p256dh, auth)
+    found = uow.session.scalars(
+        select(PushSubscription).where(PushSubscription.endpoint == endpoint)
+    ).first()
+    if found is None:
+        found = PushSubscription(id=new_id("psh"), endpoint=endpoint, created_at=utcnow())
+        uow.session.add(found)
+    found.p256dh, found.auth = p256dh, auth
+    found.profile_id = profile_id or found.profile_id
+    found.anonymous_id = anonymous_id or found.anonymous_id
+    found.locale = normalise_locale(locale)
+    found.revoked_at = None
+    found.last_error = None
+    uow.session.flush()
+    return found
+
+
+def unsubscribe_from_push(*, uow: UnitOfWork, endpoint: str) -> bool:
+    """She turned notifications off (or the browser dropped them): no push goes there again.
+    Knowing the endpoint is the proof of ownership (it is a secret capability URL)."""
+    found = uow.session.scalars(
+        select(PushSubscription).where(
+            PushSubscription.endpoint == endpoint, PushSubscription.revoked_at.is_(None)
+        )
+    ).first()
+    if found is None:
+        return False
+    found.revoked_at = utcnow()
+    uow.session.flush()
+    return True
+
+
+def push_subscriptions_of(
+    *, uow: UnitOfWork, profile_id: str | None, anonymous_id: str | None = None
+) -> list[PushSubscription]:
+    """Her live subscriptions: those of her profile (merged profiles included) and those of the
+    device that placed the order."""
+    conditions: list[ColumnElement[bool]] = []
+    if profile_id is not None:
+        ids = [profile_id, *customers.merged_profile_ids(uow=uow, profile_id=profile_id)]
+        conditions.append(PushSubscription.profile_id.in_(ids))
+    if anonymous_id:
+        conditions.append(PushSubscription.anonymous_id == anonymous_id)
+    if not conditions:
+        return []
+    return list(
+        uow.session.scalars(
+            select(PushSubscription)
+            .where(or_(*conditions), PushSubscription.revoked_at.is_(None))
+            .order_by(PushSubscription.id)
+        )
+    )
+
+
+def erase_push_subscriptions_of(*, uow: UnitOfWork, profile_id: str) -> int:
+    """Erasure: her devices' addresses go."""
+    result = uow.session.execute(
+        delete(PushSubscription).where(PushSubscription.profile_id == profile_id)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+@dataclass(frozen=True, slots=True)
+class _PendingPush:
+    subscription_id: str
+    target: PushTarget
+    payload: dict[str, Any]
+
+
+def send_push_after_commit(
+    *,
+    uow: UnitOfWork,
+    subscriptions: list[PushSubscription],
+    payload: Mapping[str, Any],
+    keys: VapidKeys,
+    subject: str,
+) -> int:
+    """Push ``payload`` to these subscriptions once the caller's transaction commits (never
+    holding a lock while a push service answers); 404/410 revokes, a busy service is retried a
+    few times. Returns how many pushes were scheduled. At most once: a crash right after the
+    commit loses the push (the email about the same fact is the durable message)."""
+    pending = [
+        _PendingPush(s.id, PushTarget(s.endpoint, s.p256dh, s.auth), dict(payload))
+        for s in subscriptions
+    ]
+    if not pending:
+        return 0
+    session, db = uow.session, uow.db
+    queued: list[_PendingPush] = session.info.setdefault(_PUSH_KEY, [])
+    first = not queued
+    queued.extend(pending)
+    if first:
+
+        def deliver(_: Session) -> None:
+            items = session.info.pop(_PUSH_KEY, [])
+            deliver_pushes(db=db, items=items, keys=keys, subject=subject)
+
+        def forget(_: Session) -> None:
+            session.info.pop(_PUSH_KEY, None)
+
+        orm_event.listen(session, "after_commit", deliver, once=True)
+        orm_event.listen(session, "after_rollback", forget, once=True)
+    return len(pending)
+
+
+def deliver_pushes(
+    *, db: Database, items: list[_PendingPush], keys: VapidKeys, subject: str
+) -> int:
+    """Send each push (an entry point: records the outcome in its own transaction)."""
+    outcomes: dict[str, tuple[datetime | None, str | None, bool]] = {}
+    for item in items:
+        error: PushError | None = None
+        for attempt in range(PUSH_ATTEMPTS):
+            try:
+                send_push(item.target, item.payload, keys=keys, subject=subject)
+                error = None
+                break
+            except PushError as exc:
+                error = exc
+                if not exc.retry:
+                    break
+                time.sleep(0.2 * 2**attempt)
+            except Exception as exc:  # a faulty library must not stop the relay
+                error = PushError(f"push failed ({type(exc).__name__})")
+                break
+        if error is None:
+            outcomes[item.subscription_id] = (utcnow(), None, False)
+        else:
+            outcomes[item.subscription_id] = (None, error.error, error.gone)
+            log.warning(
+                "push not delivered",
+                extra={"subscription_id": item.subscription_id, "error": error.error},
+            )
+    with UnitOfWork(db) as uow:
+        for subscription_id, (sent_at, error_text, gone) in outcomes.items():
+            row = uow.session.get(PushSubscription, subscription_id)
+            if row is None:
+                continue
+            if sent_at is not None:
+                row.last_sent_at, row.last_error = sent_at, None
+            else:
+                row.last_error = (error_text or "")[:200]
+                if gone:
+                    row.revoked_at = utcnow()
+        uow.commit()
+    return sum(1 for sent_at, _, _ in outcomes.values() if sent_at is not None)
+
+
+_READY_TEXT = {
+    "fr": ("Votre commande est prête", "Commande {number} : à retirer chez {store}."),
+    "en": ("Your order is ready", "Order {number}: ready to collect at {store}."),
+}
+
+
+def order_ready_push_payload(
+    *, locale: str, order_number: str, store_name: str, url: str, tag: str
+) -> dict[str, Any]:
+    """What the notification says. No pickup code: a phone's lock screen shows it to anyone."""
+    title, body = _READY_TEXT.get(normalise_locale(locale), _READY_TEXT["fr"])
+    return {
+        "title": title,
+        "body": body.format(number=order_number, store=store_name),
+        "url": url,
+        "tag": tag,
+    }
+
+
+def is_erased(*, uow: UnitOfWork, profile_id: str) -> bool:
+    """Whether this person's data was erased (nothing may reach her any more)."""
+    return _is_erased(uow, profile_id)
