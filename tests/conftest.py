@@ -7,6 +7,7 @@ Tests commit for real (concurrency tests need it), so tables are emptied after e
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -15,6 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import uvicorn
@@ -249,22 +251,22 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture(scope="session")
-def live_server(database_url: str, db: Database) -> Iterator[str]:
-    """The app served by Uvicorn on loopback, for browsers and real third-party clients."""
+@contextlib.contextmanager
+def serve_app(database_url: str, db: Database, **overrides: Any) -> Iterator[str]:
+    """The app served by Uvicorn on loopback in a thread; ``overrides`` are settings."""
     port = free_port()
-    settings = Settings(
-        environment=Environment.TEST,
-        database_url=database_url,
-        host="127.0.0.1",
-        port=port,
-        relay_in_process=False,
-        log_level="WARNING",
-    )
-    application = create_app(settings, database=db)
+    values: dict[str, Any] = {
+        "environment": Environment.TEST,
+        "database_url": database_url,
+        "host": "127.0.0.1",
+        "port": port,
+        "relay_in_process": False,
+        "log_level": "WARNING",
+        **overrides,
+    }
     server = uvicorn.Server(
         uvicorn.Config(
-            application,
+            create_app(Settings(**values), database=db),
             host="127.0.0.1",
             port=port,
             log_level="warning",
@@ -279,9 +281,18 @@ def live_server(database_url: str, db: Database) -> Iterator[str]:
         if time.monotonic() > deadline:
             raise RuntimeError("the live server did not start")
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+@pytest.fixture(scope="session")
+def live_server(database_url: str, db: Database) -> Iterator[str]:
+    """The app served by Uvicorn on loopback, for browsers and real third-party clients."""
+    with serve_app(database_url, db) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
