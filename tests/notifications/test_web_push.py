@@ -309,3 +309,32 @@ def test_subscriptions_are_checked_and_can_be_removed(
     assert removed.status_code == 204
     with UnitOfWork(db, read_only=True) as uow:
         assert uow.session.scalars(select(PushSubscription)).one().revoked_at is not None
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "allow_local", "accepted"),
+    [
+        ("https://fcm.googleapis.com/fcm/send/abc", False, True),
+        ("https://updates.push.services.mozilla.com/wpush/v2/abc", False, True),
+        ("http://fcm.googleapis.com/fcm/send/abc", False, False),  # not https
+        ("http://127.0.0.1:8000/push", False, False),  # loopback in production
+        ("http://127.0.0.1:8000/push", True, True),  # a local push server in tests
+        ("https://127.0.0.1@evil.example/push", False, False),  # userinfo trick
+        ("https://localhost.evil.example/push", False, True),  # a real outside host
+        ("https://10.0.0.5/push", False, False),  # private network
+        ("https://169.254.169.254/latest/meta-data", False, False),  # cloud metadata
+        ("https://[::1]/push", False, False),
+        ("https://intranet/push", False, False),  # a bare internal name
+    ],
+)
+def test_only_public_push_services_are_accepted(
+    endpoint: str, allow_local: bool, accepted: bool
+) -> None:
+    from parcours.core.errors import InvalidInput
+    from parcours.notifications.service import _check_push_endpoint
+
+    if accepted:
+        _check_push_endpoint(endpoint, allow_local=allow_local)
+    else:
+        with pytest.raises(InvalidInput):
+            _check_push_endpoint(endpoint, allow_local=allow_local)

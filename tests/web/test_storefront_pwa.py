@@ -111,9 +111,11 @@ def test_anonymous_choice_is_kept_in_the_browser_only(client: TestClient, db: Da
     assert bad.status_code == 400
 
 
-def _signed_in_shopper(db: Database, email: str) -> tuple[str, str]:
+def _signed_in_shopper(
+    db: Database, email: str, anonymous_id: str | None = None
+) -> tuple[str, str]:
     with UnitOfWork(db) as uow:
-        started = shoppers.start_shopper_session(uow=uow, channel="web")
+        started = shoppers.start_shopper_session(uow=uow, channel="web", anonymous_id=anonymous_id)
         code = shoppers.request_sign_in_code(uow=uow, email=email)
         session = shoppers.sign_in_shopper(
             uow=uow, session=started.session, email=email, code=code, channel="web"
@@ -127,7 +129,8 @@ def _signed_in_shopper(db: Database, email: str) -> tuple[str, str]:
 def test_signed_in_choice_becomes_her_consent_and_links_the_browser(
     client: TestClient, db: Database
 ) -> None:
-    token, profile_id = _signed_in_shopper(db, "jeanne@example.com")
+    # Her session was opened after her consent: it took the browser's first-party id.
+    token, profile_id = _signed_in_shopper(db, "jeanne@example.com", "browser-aid-42")
     client.cookies.set("parcours_shopper", token)
     client.cookies.set("parcours_aid", "browser-aid-42")
     answer = client.post(
@@ -185,3 +188,29 @@ def test_push_key_and_browser_subscription(client: TestClient, db: Database) -> 
     assert gone.status_code == 204
     with UnitOfWork(db, read_only=True) as uow:
         assert uow.session.scalars(select(PushSubscription)).one().revoked_at is not None
+
+
+def test_a_browser_id_that_is_not_her_sessions_is_never_linked(
+    client: TestClient, db: Database
+) -> None:
+    """Tracking ids are not secrets: presenting another device's id must not pull that device's
+    history into her profile (and her data export)."""
+    with UnitOfWork(db) as uow:
+        other = customers.identify(uow=uow, anonymous_id="someone-elses-aid", channel="web")
+        other_id = other.id
+        uow.commit()
+    token, profile_id = _signed_in_shopper(db, "lea@example.com")
+    client.cookies.set("parcours_shopper", token)
+    client.cookies.set("parcours_aid", "someone-elses-aid")
+    answer = client.post("/consentement", json={"analytics": True}, headers=SAME_ORIGIN)
+    assert answer.status_code == 204
+    with UnitOfWork(db, read_only=True) as uow:
+        owner = customers.find_profile(
+            uow=uow, kind=IdentifierKind.ANONYMOUS_ID, value="someone-elses-aid"
+        )
+        assert owner is not None
+        assert owner.id == other_id
+        assert owner.id != profile_id
+        assert customers.current_consents(uow=uow, profile_id=profile_id)[
+            ConsentPurpose.ANALYTICS
+        ].granted

@@ -660,14 +660,23 @@ def apply_promo_code(
         raise
     _bump(uow, cart, expected_version, "promo_code_applied", now)
     # Again with the lines read under the row lock: another device may have just changed them.
-    discount = loyalty.quote_discount(
-        uow=uow,
-        code=code,
-        subtotal=buyable_subtotal(uow=uow, cart=cart),
-        currency=cart.currency,
-        channel=promo_channel(where),
-        at=now,
-    )
+    try:
+        discount = loyalty.quote_discount(
+            uow=uow,
+            code=code,
+            subtotal=buyable_subtotal(uow=uow, cart=cart),
+            currency=cart.currency,
+            channel=promo_channel(where),
+            at=now,
+        )
+    except loyalty.PromoCodeRefused as refused:
+        # Not a refusal to keep: the version already moved, so the caller must roll back
+        # (a Conflict is never committed), and she tries again on the cart as it is now.
+        raise Conflict(
+            "the cart changed while the code was being applied: try again",
+            code="cart_changed_meanwhile",
+            reason=refused.code,
+        ) from refused
     cart.promo_code = discount.code
     _record_journey(
         uow,

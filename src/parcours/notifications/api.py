@@ -14,6 +14,7 @@ from parcours.core.auth.models import KeyKind
 from parcours.core.auth.principal import BACK_OFFICE, STOREFRONT, AccessPolicy, Principal
 from parcours.core.deps import ReadUowDep, UowDep
 from parcours.core.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
+from parcours.core.settings import Environment
 from parcours.customers import shoppers
 from parcours.customers.http import shopper_token
 from parcours.customers.models import IdentifierKind
@@ -122,6 +123,7 @@ def subscribe_to_push(
         profile_id=session.profile_id,
         anonymous_id=session.anonymous_id,
         locale=body.locale,
+        allow_local=request.app.state.settings.environment is not Environment.PRODUCTION,
     )
     uow.commit()
     return PushSubscriptionRead(

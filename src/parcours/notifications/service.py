@@ -15,12 +15,14 @@ once the lease ends: at least once, which is all SMTP can promise.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy import event as orm_event
@@ -500,19 +502,47 @@ def list_messages(
 
 # --- web push ---------------------------------------------------------------------------------
 
-#: Push services accept https endpoints only; loopback http is for tests and local push servers.
-_LOOPBACK_PREFIXES = ("http://127.0.0.1", "http://localhost", "http://[::1]")
 PUSH_ATTEMPTS = 3
 _PUSH_KEY = "parcours.notifications.push"
 
 
-def _check_push_keys(endpoint: str, p256dh: str, auth: str) -> None:
+def _check_push_endpoint(endpoint: str, *, allow_local: bool) -> None:
+    """A push endpoint is a push service's public https address. The server POSTs to it, so an
+    address on this machine or the private network would let anyone with a shopper session make
+    the server call inside the network: refused, except loopback outside production (tests and
+    local push servers)."""
+    refused = InvalidInput(
+        "a push endpoint is a push service's public https:// address", code="invalid_push_endpoint"
+    )
+    if len(endpoint) > 1000:
+        raise refused
+    parts = urlsplit(endpoint)
+    host = parts.hostname or ""
+    if not host or parts.username is not None or parts.password is not None:
+        raise refused
+    try:
+        address: ipaddress.IPv4Address | ipaddress.IPv6Address | None = ipaddress.ip_address(host)
+    except ValueError:
+        address = None
+    local = (
+        host == "localhost"
+        or host.endswith(".localhost")
+        or (address is not None and address.is_loopback)
+    )
+    if local:
+        if allow_local and parts.scheme in ("http", "https"):
+            return
+        raise refused
+    if parts.scheme != "https" or "." not in host:
+        raise refused
+    if address is not None and not address.is_global:
+        raise refused
+
+
+def _check_push_keys(endpoint: str, p256dh: str, auth: str, *, allow_local: bool) -> None:
     from parcours.notifications.push import b64url_decode
 
-    if len(endpoint) > 1000 or not (
-        endpoint.startswith("https://") or endpoint.startswith(_LOOPBACK_PREFIXES)
-    ):
-        raise InvalidInput("a push endpoint is an https:// address", code="invalid_push_endpoint")
+    _check_push_endpoint(endpoint, allow_local=allow_local)
     try:
         key, secret = b64url_decode(p256dh), b64url_decode(auth)
     except ValueError:
@@ -532,10 +562,12 @@ def subscribe_to_push(
     profile_id: str | None,
     anonymous_id: str | None,
     locale: str = "fr",
+    allow_local: bool = False,
 ) -> PushSubscription:
     """Keep the browser's subscription (her opt-in to push); the same endpoint subscribed again
-    (new keys, signed in since) updates the row and lifts a revocation."""
-    _check_push_keys(endpoint, p256dh, auth)
+    (new keys, signed in since) updates the row and lifts a revocation. ``allow_local``: accept a
+    loopback endpoint (never in production)."""
+    _check_push_keys(endpoint, p256dh, auth, allow_local=allow_local)
     found = uow.session.scalars(
         select(PushSubscription).where(PushSubscription.endpoint == endpoint)
     ).first()

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
 from zoneinfo import ZoneInfo
@@ -578,6 +578,10 @@ def _place(
         ),
         email=form["email"] or _prefill_email(uow, profile_id) or None,
         locale=lang,
+        # Paid at the till or by a link on her phone, maybe later today: the store's hold, not
+        # the web checkout's few minutes, keeps the stock reserved meanwhile.
+        payment_window=timedelta(hours=settings.store_hold_hours),
+        store_hold=timedelta(hours=settings.store_hold_hours),
         delivery_strategy=settings.delivery_sourcing,
     )
     return order.id

@@ -199,17 +199,26 @@ def change_cart_line(
     if line is None:  # changed meanwhile on another device: show her the cart as it is now
         return RedirectResponse("/panier?note=stale", status_code=303)
     channel = session.channel if session else "web"
-    if action == "remove" or (action == "minus" and line.quantity <= 1):
-        carts.remove_line(uow=uow, cart_id=cart.id, line_id=line.id, channel=channel)
-    elif action in ("plus", "minus"):
-        quantity = line.quantity + (1 if action == "plus" else -1)
-        carts.change_line(
-            uow=uow, cart_id=cart.id, line_id=line.id, quantity=min(quantity, MAX_PAGE_QUANTITY)
-        )
-    else:
-        carts.change_line(
-            uow=uow, cart_id=cart.id, line_id=line.id, saved_for_later=action == "save"
-        )
+    try:
+        if action == "remove" or (action == "minus" and line.quantity <= 1):
+            carts.remove_line(uow=uow, cart_id=cart.id, line_id=line.id, channel=channel)
+        elif action in ("plus", "minus"):
+            quantity = line.quantity + (1 if action == "plus" else -1)
+            carts.change_line(
+                uow=uow,
+                cart_id=cart.id,
+                line_id=line.id,
+                quantity=min(quantity, MAX_PAGE_QUANTITY),
+            )
+        else:
+            carts.change_line(
+                uow=uow, cart_id=cart.id, line_id=line.id, saved_for_later=action == "save"
+            )
+    except DomainError:
+        # Ended or changed meanwhile (checked out on her phone, say): nothing kept, and she
+        # sees her cart as it is now.
+        uow.rollback()
+        return RedirectResponse("/panier?note=stale", status_code=303)
     uow.commit()
     publish_cart(request, cart, "line_changed")
     return RedirectResponse("/panier", status_code=303)
@@ -229,18 +238,21 @@ def cart_promo_code(
     if cart is None:
         return RedirectResponse("/panier", status_code=303)
     channel = session.channel if session else "web"
-    if action == "remove":
-        carts.remove_promo_code(uow=uow, cart_id=cart.id, channel=channel)
-    elif not code.strip():
+    if action != "remove" and not code.strip():
         return RedirectResponse("/panier?promo_refus=promo_code_missing", status_code=303)
-    else:
-        try:
+    try:
+        if action == "remove":
+            carts.remove_promo_code(uow=uow, cart_id=cart.id, channel=channel)
+        else:
             carts.apply_promo_code(uow=uow, cart_id=cart.id, code=code, channel=channel)
-        except loyalty.PromoCodeRefused as refused:
-            uow.commit()  # "Coupon Denied" stays on her journey
-            minimum = refused.extra.get("minimum")
-            suffix = f"&min={int(minimum)}" if minimum is not None else ""
-            return RedirectResponse(f"/panier?promo_refus={refused.code}{suffix}", status_code=303)
+    except loyalty.PromoCodeRefused as refused:
+        uow.commit()  # "Coupon Denied" stays on her journey
+        minimum = refused.extra.get("minimum")
+        suffix = f"&min={int(minimum)}" if minimum is not None else ""
+        return RedirectResponse(f"/panier?promo_refus={refused.code}{suffix}", status_code=303)
+    except DomainError:
+        uow.rollback()
+        return RedirectResponse("/panier?note=stale", status_code=303)
     uow.commit()
     publish_cart(request, cart, "promo_code")
     return RedirectResponse("/panier", status_code=303)

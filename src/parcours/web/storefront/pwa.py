@@ -25,6 +25,7 @@ import parcours
 from parcours.core.auth.principal import PUBLIC, Principal
 from parcours.core.deps import SettingsDep, UowDep
 from parcours.core.errors import DomainError
+from parcours.core.settings import Environment
 from parcours.core.uow import UnitOfWork
 from parcours.customers import service as customers
 from parcours.customers import shoppers
@@ -278,7 +279,10 @@ async def record_cookie_choice(
             events_without_consent=settings.events_without_consent.value,
         )
     anonymous_id = (request.cookies.get(ANONYMOUS_ID_COOKIE) or "").strip()
-    if choice.analytics and 0 < len(anonymous_id) <= 100:
+    # Only the id her own session already uses (its cookie is HttpOnly: proof this browser is
+    # hers). Tracking ids are not secrets: linking any id a browser presents would let her pull
+    # another device's history into her profile, and her export.
+    if choice.analytics and anonymous_id and anonymous_id == session.anonymous_id:
         try:
             _link_browser(uow, session.profile_id, anonymous_id)
         except DomainError as refused:  # an identity conflict is recorded, not shown to her
@@ -346,6 +350,7 @@ async def _push_change(request: Request, uow: UnitOfWork, *, subscribe: bool) ->
             profile_id=session.profile_id,
             anonymous_id=session.anonymous_id,
             locale=page_locale(request),
+            allow_local=request.app.state.settings.environment is not Environment.PRODUCTION,
         )
     except DomainError as refused:
         return _problem(refused.status, refused.code, refused.detail)

@@ -161,8 +161,13 @@ export function syncSales() {
         problem = {};
       }
       if (problem.code === "idempotency_in_progress") return; // another tab is sending it
-      if (answer.status === 409 || answer.status === 422 || problem.code === "store_out_of_scope") {
-        // Refused on its merits: kept for a person to look at, never dropped silently.
+      // Signed out or an expired page token (401, 403), too many requests (429) or a timeout
+      // (408): the same sale may go through later. Any other 4xx (another store's sale included)
+      // is refused on its merits: kept for a person to look at, never dropped silently, and the
+      // sales after it still go.
+      const retryLater = [401, 408, 429].includes(answer.status)
+        || (answer.status === 403 && problem.code !== "store_out_of_scope");
+      if (answer.status >= 400 && answer.status < 500 && !retryLater) {
         await markForCheck(sale, `${problem.detail || answer.statusText} (${problem.code || answer.status})`);
         continue;
       }
