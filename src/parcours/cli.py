@@ -90,6 +90,11 @@ def demo(
             f"  products: {result.products}  variants: {result.variants}  stores: {result.stores}"
         )
     typer.echo(f"  open {settings.base_url}/ (API docs: {settings.base_url}/docs)")
+    typer.echo(
+        f"  associate app: {settings.base_url}/associate  "
+        f"kiosk: {settings.base_url}/kiosk/PAR-RIV  "
+        "(a shopper to recognise: loyalty card PC00001234)"
+    )
     typer.echo(f"  staff accounts (password for all: {DEMO_PASSWORD}):")
     for email, role in result.staff:
         typer.echo(f"    {role:<10} {email}")
