@@ -120,7 +120,7 @@ def test_search_with_suggestions_and_zero_results(
     page.goto(f"{live_server}/recherche?q=zzzz")
     expect(page.get_by_role("heading", level=1)).to_have_text("Aucun résultat pour « zzzz »")
     expect(
-        page.get_by_role("navigation", name="Rayons les plus visités").get_by_role("link").first
+        page.get_by_role("navigation", name="Nos rayons les plus fournis").get_by_role("link").first
     ).to_be_visible()
     expect(page.get_by_role("link", name="Trouver un magasin")).to_be_visible()
     screenshot(page, f"storefront-search-empty-{device}")
