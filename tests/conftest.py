@@ -12,6 +12,7 @@ import os
 import shutil
 import socket
 import threading
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -106,10 +107,11 @@ def _empty_tables(request: pytest.FixtureRequest) -> Iterator[None]:
 
 
 @pytest.fixture
-def settings(database_url: str) -> Settings:
+def settings(database_url: str, tmp_path: Path) -> Settings:
     return Settings(
         environment=Environment.TEST,
         database_url=database_url,
+        lake_dir=tmp_path / "lake",
         relay_in_process=False,
         log_json=False,
     )
@@ -262,6 +264,7 @@ def serve_app(database_url: str, db: Database, **overrides: Any) -> Iterator[str
         "port": port,
         "relay_in_process": False,
         "log_level": "WARNING",
+        "lake_dir": Path(tempfile.mkdtemp(prefix="parcours-lake-")),
         **overrides,
     }
     server = uvicorn.Server(

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Generic, TextIO, TypeVar
 
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -1134,6 +1134,98 @@ def _check_import_against_catalog(
     return existing, categories
 
 
+def create_draft_products_in_bulk(*, uow: UnitOfWork, products: Sequence[ProductCreate]) -> int:
+    """Create the draft products whose slug is free, each with its variants and search document,
+    a few multi-row INSERTs per 500 products; returns how many were created.
+
+    For catalogues of tens of thousands of products from another system (the Complete Journey
+    importer): :func:`create_product` spends several queries per product, and publishing would
+    record one ProductPublished per product, so only drafts are taken. A product whose slug
+    exists is skipped, which makes re-importing the same list add nothing; a SKU that belongs
+    to another product is a Conflict ``sku_taken``, as everywhere else."""
+    if any(p.status is not ProductStatus.DRAFT or p.slug is None for p in products):
+        raise InvalidInput("bulk creation takes drafts with a slug", code="validation_error")
+    taken: set[str] = set()
+    for batch in _chunks([p.slug for p in products if p.slug is not None]):
+        taken.update(uow.session.scalars(select(Product.slug).where(Product.slug.in_(batch))))
+    fresh = {p.slug: p for p in products if p.slug not in taken}
+    skus = [v.sku for p in fresh.values() for v in p.variants]
+    for sku_batch in _chunks(skus):
+        owner = uow.session.scalars(select(Variant.sku).where(Variant.sku.in_(sku_batch))).first()
+        if owner is not None:
+            raise Conflict(f"SKU {owner} belongs to another product", code="sku_taken", sku=owner)
+    slugs = sorted({p.category_slug for p in fresh.values() if p.category_slug is not None})
+    categories: dict[str, Category] = {}
+    for category_batch in _chunks(slugs):
+        statement = select(Category).where(Category.slug.in_(category_batch))
+        categories.update((c.slug, c) for c in uow.session.scalars(statement))
+    missing = [slug for slug in slugs if slug not in categories]
+    if missing:
+        raise NotFound(f"no category {missing[0]!r}", code="unknown_category")
+    now = utcnow()
+    product_rows: list[dict[str, Any]] = []
+    variant_rows: list[dict[str, Any]] = []
+    document_rows: list[dict[str, Any]] = []
+    documents: dict[tuple[str, ...], str] = {}
+    for data in fresh.values():
+        category = categories.get(data.category_slug or "")
+        product_id = new_id(PRODUCT_PREFIX)
+        product_rows.append(
+            {
+                "id": product_id,
+                "slug": data.slug,
+                "name": data.name,
+                "description": data.description,
+                "brand": data.brand,
+                "category_id": category.id if category else data.category_id,
+                "price_amount": data.price_amount,
+                "currency": data.currency,
+                "status": ProductStatus.DRAFT.value,
+                "attributes": dict(data.attributes),
+                "image_urls": list(data.image_urls),
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+        variant_rows.extend(
+            {
+                "id": new_id(VARIANT_PREFIX),
+                "product_id": product_id,
+                "sku": v.sku,
+                "gtin": v.gtin,
+                "attributes": dict(v.attributes),
+                "price_amount": v.price_amount,
+                "position": position,
+            }
+            for position, v in enumerate(data.variants)
+        )
+        words = [str(w) for value in data.attributes.values() for w in _as_list(value)]
+        words.extend(a for v in data.variants for a in v.attributes.values())
+        # Imported catalogues repeat the same texts (type, size, brand) many times over.
+        key = (data.name, data.brand, category.name if category else "", *words, data.description)
+        if key not in documents:
+            documents[key] = build_document(
+                name=data.name,
+                brand=data.brand,
+                category_name=key[2],
+                attributes=dict.fromkeys(words),
+                description=data.description,
+            )
+        document_rows.append({"product_id": product_id, "document": documents[key]})
+    for model, rows in (
+        (Product, product_rows),
+        (Variant, variant_rows),
+        (ProductSearchDocument, document_rows),
+    ):
+        for start in range(0, len(rows), _IN_CHUNK):
+            uow.session.execute(insert(model), rows[start : start + _IN_CHUNK])
+    return len(product_rows)
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value] if isinstance(value, str) else []
+
+
 # ---------------------------------------------------------------------------------------------
 # Storefront reading: category lists with facets, newest products, suggestions, spelling hints
 
@@ -1418,3 +1510,17 @@ def spelling_suggestion(
     for name in uow.session.scalars(select(Category.name)):
         vocabulary.update(folded_words(name))
     return spelling_hint(query, vocabulary)
+
+
+def product_category_ids(*, uow: UnitOfWork, product_ids: Sequence[str]) -> dict[str, str]:
+    """Each known product's category id (products without one are left out): the journey
+    analyses compare what was researched online and bought in store by category too."""
+    found: dict[str, str] = {}
+    for batch in _chunks(list(dict.fromkeys(product_ids))):
+        rows = uow.session.execute(
+            select(Product.id, Product.category_id).where(
+                Product.id.in_(batch), Product.category_id.is_not(None)
+            )
+        )
+        found.update((product_id, category_id) for product_id, category_id in rows if category_id)
+    return found

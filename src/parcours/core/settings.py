@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from pathlib import Path
 from typing import Literal, Self
 from urllib.parse import urlsplit
 
@@ -54,6 +55,12 @@ class Settings(BaseSettings):
     # At or below this many units, a store shows "only n left" rather than "in stock".
     low_stock_threshold: int = Field(default=3, ge=0)
     max_body_bytes: int = Field(default=1_048_576, gt=0)
+    # Journey analytics: the Parquet lake the events are compacted into (DuckDB reads it with the
+    # events not compacted yet), how often the compaction runs, and an optional JSON file that
+    # overrides the event → journey stage mapping (docs/journeys.md).
+    lake_dir: Path = Path("var/lake")
+    journeys_compact_seconds: float = Field(default=60.0, gt=0)
+    journeys_stage_map: Path | None = None
     # Per write key and process: events API requests per second, and the burst allowed.
     tracking_rate_per_second: float = Field(default=1000.0, gt=0)
     tracking_rate_burst: float = Field(default=2000.0, gt=0)

@@ -26,7 +26,7 @@ from pydantic_core import to_jsonable_python
 from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from parcours.core.clock import utcnow
+from parcours.core.clock import as_utc, utcnow
 from parcours.core.errors import Conflict, DomainError, InvalidInput, NotFound
 from parcours.core.events import DomainEvent
 from parcours.core.ids import new_id
@@ -1601,3 +1601,36 @@ def issue_loyalty_card(*, uow: UnitOfWork, profile_id: str, anonymous_id: str, c
     ):
         raise Conflict("this session is not this customer's", code="profile_mismatch")
     return number
+
+
+def anonymous_id_links(*, uow: UnitOfWork) -> list[tuple[str, str]]:
+    """Every device (anonymous id) known to belong to a live profile, as ``(anonymous_id,
+    profile_id)`` — merged profiles followed to their survivor. Journey analyses use it to see a
+    visitor who browsed before signing in as the one person she is."""
+    rows = uow.session.execute(
+        select(Identifier.value, Identifier.profile_id, Profile.merged_into, Profile.erased_at)
+        .join(Profile, Profile.id == Identifier.profile_id)
+        .where(Identifier.kind == K.ANONYMOUS_ID.value)
+    ).all()
+    survivors = {row[1]: row[2] for row in rows if row[2]}
+    links: list[tuple[str, str]] = []
+    for value, profile_id, _, erased_at in rows:
+        if erased_at is not None:
+            continue
+        seen = {profile_id}
+        while profile_id in survivors and survivors[profile_id] not in seen:
+            profile_id = survivors[profile_id]
+            seen.add(profile_id)
+        links.append((value, profile_id))
+    return links
+
+
+def erased_profile_ids(
+    *, uow: UnitOfWork, since: datetime | None = None
+) -> list[tuple[str, datetime]]:
+    """``(profile_id, erased_at)`` of erasures after ``since``: copies of customer data outside
+    this context (the journey lake) erase the same people."""
+    query = select(Erasure.profile_id, Erasure.erased_at).order_by(Erasure.erased_at)
+    if since is not None:
+        query = query.where(Erasure.erased_at > since)
+    return [(profile_id, as_utc(at)) for profile_id, at in uow.session.execute(query)]

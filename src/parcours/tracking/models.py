@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Date, Index, String, UniqueConstraint
+from sqlalchemy import Date, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from parcours.core.db import Base, JSONDocument, UTCDateTime
@@ -58,3 +58,14 @@ class Event(Base):
     original_timestamp: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ErasedEvent(Base):
+    """An event whose personal data was erased (or that was deleted): the id alone, so copies
+    of the event store — the journey lake — can erase it too. ``seq`` orders the log."""
+
+    __tablename__ = "tracking_erased_events"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    event_id: Mapped[str] = mapped_column(String(40))
+    erased_at: Mapped[datetime] = mapped_column(UTCDateTime())

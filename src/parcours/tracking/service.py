@@ -17,7 +17,7 @@ from parcours.core.clock import as_utc, utcnow
 from parcours.core.errors import InvalidInput
 from parcours.core.pagination import decode_cursor, encode_cursor
 from parcours.core.uow import UnitOfWork
-from parcours.tracking.models import DOMAIN_SOURCE_KEY, Event
+from parcours.tracking.models import DOMAIN_SOURCE_KEY, ErasedEvent, Event
 from parcours.tracking.normalise import CHANNELS, normalise_event_name, strip_personal_data
 from parcours.tracking.store import insert_ignoring_duplicates, new_event_ids
 
@@ -268,9 +268,29 @@ def anonymise_events_of(*, uow: UnitOfWork, profile_id: str) -> int:
             row.traits = {}
             row.anonymous_id = row.user_id = row.profile_id = None
             row.group_id = row.previous_id = None
+        _log_erased(uow, [row.id for row in rows])
         uow.session.flush()
         changed += len(rows)
     return changed
+
+
+def _log_erased(uow: UnitOfWork, event_ids: Sequence[str]) -> None:
+    now = utcnow()
+    uow.session.add_all(ErasedEvent(event_id=event_id, erased_at=now) for event_id in event_ids)
+
+
+def erased_events(
+    *, uow: UnitOfWork, after_seq: int = 0, limit: int = 10_000
+) -> list[tuple[int, str]]:
+    """``(seq, event_id)`` of events erased since ``after_seq``, for copies of the event store
+    (the journey lake) to erase them too."""
+    rows = uow.session.execute(
+        select(ErasedEvent.seq, ErasedEvent.event_id)
+        .where(ErasedEvent.seq > after_seq)
+        .order_by(ErasedEvent.seq)
+        .limit(limit)
+    )
+    return [(seq, event_id) for seq, event_id in rows]
 
 
 def erase_profile_events(*, uow: UnitOfWork, profile_id: str) -> int:
@@ -289,6 +309,7 @@ def delete_events_of(*, uow: UnitOfWork, profile_id: str) -> int:
         )
         if not ids:
             break
+        _log_erased(uow, ids)
         uow.session.execute(
             delete(Event).where(Event.id.in_(ids)).execution_options(synchronize_session=False)
         )
@@ -312,6 +333,7 @@ def delete_events_older_than(*, uow: UnitOfWork, cutoff: datetime) -> int:
         )
         if not ids:
             break
+        _log_erased(uow, ids)
         uow.session.execute(
             delete(Event).where(Event.id.in_(ids)).execution_options(synchronize_session=False)
         )

@@ -1,0 +1,107 @@
+"""The live event store reaches the journey tables: read fresh before compaction, the same
+after it, one person across devices once she signs in, and gone from the lake when erased."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from parcours.core.clock import utcnow
+from parcours.core.db import Database
+from parcours.core.settings import Settings
+from parcours.core.uow import UnitOfWork
+from parcours.customers import service as customers
+from parcours.journeys import service
+from parcours.journeys.lake import Lake, read_table
+from parcours.journeys.schemas import FunnelSpec, Period, Scope
+from parcours.tracking import service as tracking
+
+SPEC = FunnelSpec.model_validate(
+    {"steps": [{"event": "Product Viewed"}, {"event": "Order Completed"}], "window_days": 7}
+)
+
+
+def _shopper_journey(db: Database) -> str:
+    """A device views a product online, then the shopper signs in and buys it in a store."""
+    now = utcnow()
+    with UnitOfWork(db) as uow:
+        tracking.record_domain_event(
+            uow=uow,
+            name="Product Viewed",
+            properties={"product_id": "prd_1", "available": True},
+            channel="web",
+            occurred_at=now - timedelta(days=2),
+            anonymous_id="device-1",
+        )
+        profile = customers.identify(
+            uow=uow,
+            anonymous_id="device-1",
+            traits={"email": "lea@example.org"},
+            channel="web",
+            at=now - timedelta(days=1),
+        )
+        tracking.record_domain_event(
+            uow=uow,
+            name="Order Completed",
+            properties={
+                "order_id": "ord_1",
+                "revenue": 59.9,
+                "products": [{"product_id": "prd_1", "price": 59.9, "quantity": 1}],
+            },
+            channel="till",
+            occurred_at=now - timedelta(hours=1),
+            store_id="loc_1",
+            profile_id=profile.id,
+        )
+        uow.commit()
+        return profile.id
+
+
+def _scope() -> Scope:
+    now = utcnow()
+    return Scope(period=Period(start=now - timedelta(days=10), end=now + timedelta(days=1)))
+
+
+def test_events_are_read_fresh_then_from_the_lake_with_the_same_result(
+    db: Database, settings: Settings
+) -> None:
+    profile_id = _shopper_journey(db)
+    engine = service.open_engine(settings, db)
+
+    before = service.run_funnel(engine=engine, scope=_scope(), spec=SPEC)
+    # The view on the anonymous device and the purchase are one person: she signed in between.
+    assert [s.persons for s in before.steps] == [1, 1]
+    assert Lake(settings.lake_dir).files("events") == []
+
+    compacted = service.compact_events(
+        db=db, lake=Lake(settings.lake_dir), now=utcnow() + timedelta(minutes=1)
+    )
+    assert compacted >= 2
+    lake_rows = read_table(Lake(settings.lake_dir), "events").to_pylist()
+    assert {row["event"] for row in lake_rows} == {"Product Viewed", "Order Completed"}
+    order = next(row for row in lake_rows if row["event"] == "Order Completed")
+    assert (order["place"], order["revenue"], order["profile_id"]) == ("store", 5990, profile_id)
+    [line] = read_table(Lake(settings.lake_dir), "items").to_pylist()
+    assert (line["product_id"], line["amount"]) == ("prd_1", 5990)
+
+    after = service.run_funnel(engine=engine, scope=_scope(), spec=SPEC)
+    assert after.steps == before.steps  # nothing read twice: the tail starts after the lake
+
+
+def test_an_erased_customer_leaves_the_lake_too(db: Database, settings: Settings) -> None:
+    profile_id = _shopper_journey(db)
+    lake = Lake(settings.lake_dir)
+    service.compact_events(db=db, lake=lake, now=utcnow() + timedelta(minutes=1))
+    assert read_table(lake, "events").num_rows == 2
+
+    with UnitOfWork(db) as uow:
+        customers.erase_profile(uow=uow, profile_id=profile_id, by="test")
+        uow.commit()
+    service.compact_events(db=db, lake=lake, now=utcnow() + timedelta(minutes=1))
+
+    remaining = read_table(lake, "events").to_pylist()
+    assert all(row["anonymous_id"] != "device-1" for row in remaining)
+    assert all(row["profile_id"] != profile_id for row in remaining)
+    assert read_table(lake, "items").num_rows == 0
+    engine = service.open_engine(settings, db)
+    result = service.run_funnel(engine=engine, scope=_scope(), spec=SPEC)
+    assert [s.persons for s in result.steps] == [0, 0]
