@@ -28,6 +28,9 @@ $(VENDOR)/.stamp: package.json package-lock.json
 	cp node_modules/barcode-detector/dist/es/ponyfill.js node_modules/barcode-detector/dist/es/zxing-exported.js $(VENDOR)/barcode-detector/
 	cp node_modules/zxing-wasm/dist/reader/zxing_reader.wasm $(VENDOR)/barcode-detector/
 	cp node_modules/barcode-detector/LICENSE $(VENDOR)/barcode-detector/LICENSE 2>/dev/null || true
+	mkdir -p $(VENDOR)/chart.js $(VENDOR)/chartjs-chart-sankey
+	cp node_modules/chart.js/dist/chart.umd.min.js node_modules/chart.js/LICENSE.md $(VENDOR)/chart.js/
+	cp node_modules/chartjs-chart-sankey/dist/chartjs-chart-sankey.min.js node_modules/chartjs-chart-sankey/LICENSE $(VENDOR)/chartjs-chart-sankey/
 	@touch $@
 
 vendor: $(VENDOR)/.stamp

@@ -4,9 +4,17 @@ from __future__ import annotations
 
 import argparse
 
-from bench import availability, cart_sync, checkout, ingestion, storefront
+from bench import availability, cart_sync, checkout, ingestion, journeys, storefront
 
-BENCHMARKS = ("availability", "ingestion", "checkout", "cart_sync", "storefront")
+BENCHMARKS = (
+    "availability",
+    "ingestion",
+    "checkout",
+    "cart_sync",
+    "storefront",
+    "journeys",
+    "journeys_import",
+)
 #: Seconds per load run when --duration is not given; checkout's two runs per database (ceiling,
 #: Parcours) come after loading the demo retailer and preparing carts, so they are shorter.
 DEFAULT_DURATION = {"availability": 15, "ingestion": 15, "checkout": 10}
@@ -33,6 +41,12 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument(
         "--databases", default="sqlite,postgresql", help="comma-separated: sqlite, postgresql"
+    )
+    parser.add_argument(
+        "--events",
+        type=int,
+        default=journeys.DEFAULT_EVENTS,
+        help="journeys: events in the generated lake (default: 10 million)",
     )
     parser.add_argument(
         "--only",
@@ -71,6 +85,11 @@ def main() -> None:
     if "storefront" in chosen:
         # Lighthouse and the phone's LCP: one SQLite demo, whatever --databases says.
         storefront.run()
+    if "journeys" in chosen:
+        # A funnel over --events generated events (kept in the temp folder between runs).
+        journeys.run_funnel_bench(events=args.events)
+    if "journeys_import" in chosen:
+        journeys.run_import_bench()
 
 
 if __name__ == "__main__":

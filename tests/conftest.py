@@ -11,8 +11,8 @@ import contextlib
 import os
 import shutil
 import socket
-import threading
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass

@@ -29,6 +29,8 @@ from parcours.customers import tasks as customers_tasks
 from parcours.inventory import api as inventory_api
 from parcours.inventory import handlers as inventory_handlers
 from parcours.inventory import tasks as inventory_tasks
+from parcours.journeys import api as journeys_api
+from parcours.journeys import tasks as journeys_tasks
 from parcours.loyalty import api as loyalty_api
 from parcours.notifications import api as notifications_api
 from parcours.notifications import handlers as notifications_handlers
@@ -42,7 +44,7 @@ from parcours.stores import api as stores_api
 from parcours.stores import handlers as stores_handlers
 from parcours.tracking import api as tracking_api
 from parcours.tracking import tasks as tracking_tasks
-from parcours.web import associate, pages, storefront
+from parcours.web import associate, backoffice, pages, storefront
 
 WEB_DIR = Path(__file__).parent / "web"
 
@@ -84,6 +86,7 @@ def build_relay(db: Database, settings: Settings) -> Relay:
             ),
             partial(tracking_tasks.run_periodic_tasks, settings=settings),
             partial(notifications_tasks.run_periodic_tasks, settings=settings),
+            partial(journeys_tasks.run_periodic_tasks, settings=settings),
         ],
     )
 
@@ -138,9 +141,11 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.include_router(orders_api.router)
     app.include_router(loyalty_api.router)
     app.include_router(notifications_api.router)
+    app.include_router(journeys_api.router)
     app.include_router(pages.router)
     app.include_router(storefront.router)
     app.include_router(associate.router)
+    app.include_router(backoffice.router)
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
     demo_static = Path(__file__).parent / "demo" / "static"
     if demo_static.is_dir():

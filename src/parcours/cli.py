@@ -14,8 +14,10 @@ from parcours.core.settings import Settings
 app = typer.Typer(help="Parcours: every medium is a store.", no_args_is_help=True)
 users_app = typer.Typer(help="Staff accounts.", no_args_is_help=True)
 keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
+import_app = typer.Typer(help="Import shopping histories.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 app.add_typer(keys_app, name="keys")
+app.add_typer(import_app, name="import")
 
 
 def _settings() -> Settings:
@@ -137,6 +139,71 @@ def worker(
         db.dispose()
 
 
+@import_app.command("completejourney")
+def import_completejourney(
+    households: Annotated[
+        int | None, typer.Option(help="only the first N households (a quick demo)")
+    ] = None,
+) -> None:
+    """Import the Complete Journey dataset: profiles, stores and products into the database,
+    receipts, campaigns and coupons into the journey lake (importing again replaces them)."""
+    from parcours.core.db import Database
+    from parcours.core.migrate import upgrade_database
+    from parcours.core.uow import UnitOfWork
+    from parcours.journeys.importers.completejourney import import_completejourney as run
+    from parcours.journeys.lake import Lake
+
+    settings = _settings()
+    upgrade_database(settings.database_url)
+    db = Database.from_url(settings.database_url)
+    try:
+        with UnitOfWork(db) as uow:
+            report = run(uow=uow, lake=Lake(settings.lake_dir), households=households)
+            uow.commit()
+    except ImportError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        db.dispose()
+    for line in report.lines():
+        typer.echo(line)
+
+
+@app.command()
+def simulate(
+    events: Annotated[int, typer.Option(help="about how many events to write")] = 1_000_000,
+    days: Annotated[int, typer.Option(help="days of history, ending now")] = 180,
+    seed: Annotated[int, typer.Option(help="the same seed writes the same history")] = 7,
+) -> None:
+    """Write a simulated omnichannel history of this shop's products and stores into the
+    journey lake, replacing the previous simulation."""
+    from parcours.core.db import Database
+    from parcours.core.migrate import upgrade_database
+    from parcours.core.uow import UnitOfWork
+    from parcours.journeys.lake import Lake
+    from parcours.journeys.simulate import default_end, shop_catalogue, simulate_history
+
+    settings = _settings()
+    upgrade_database(settings.database_url)
+    db = Database.from_url(settings.database_url)
+    try:
+        with UnitOfWork(db, read_only=True) as uow:
+            products, stores = shop_catalogue(uow)
+    finally:
+        db.dispose()
+    report = simulate_history(
+        lake=Lake(settings.lake_dir),
+        events=events,
+        days=days,
+        end=default_end(),
+        products=products,
+        stores=stores,
+        seed=seed,
+    )
+    for line in report.lines():
+        typer.echo(line)
+
+
 @users_app.command("create")
 def users_create(
     email: Annotated[str, typer.Option()],
@@ -244,3 +311,23 @@ def keys_revoke(key_id: str) -> None:
 
 if __name__ == "__main__":
     app()
+
+
+journeys_app = typer.Typer(help="Journey analytics.", no_args_is_help=True)
+app.add_typer(journeys_app, name="journeys")
+
+
+@journeys_app.command("compact")
+def journeys_compact() -> None:
+    """Copy the settled events into the journey lake now (the worker does it every minute),
+    and apply erasures and retention to it."""
+    from parcours.core.db import Database
+    from parcours.journeys.service import compact_now
+
+    settings = _settings()
+    db = Database.from_url(settings.database_url)
+    try:
+        compacted = compact_now(settings, db)
+    finally:
+        db.dispose()
+    typer.echo(f"{compacted} events compacted into {settings.lake_dir}")

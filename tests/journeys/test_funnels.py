@@ -7,11 +7,11 @@ from datetime import timedelta
 
 import pytest
 from pydantic import ValidationError
+from tests.journeys.conftest import T0, event
 
 from parcours.journeys.engine import JourneyEngine
 from parcours.journeys.funnels import dropped_profiles, run_funnel
 from parcours.journeys.schemas import FunnelSpec, Period, Scope
-from tests.journeys.conftest import T0, event
 
 D, H = timedelta(days=1), timedelta(hours=1)
 SCOPE = Scope(period=Period(start=T0 - D, end=T0 + 30 * D))

@@ -8,12 +8,12 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from tests.journeys.conftest import T0, event
 
 from parcours.journeys.engine import JourneyEngine
 from parcours.journeys.model import InvalidJourneyModel, load_model
 from parcours.journeys.schemas import Period, Scope
 from parcours.journeys.stages import journey_stages
-from tests.journeys.conftest import T0, event
 
 D, H = timedelta(days=1), timedelta(hours=1)
 SCOPE = Scope(period=Period(start=T0, end=T0 + 60 * D))

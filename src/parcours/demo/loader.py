@@ -14,11 +14,21 @@ from parcours.catalog import service as catalog
 from parcours.catalog.models import ProductStatus
 from parcours.core.auth import service as auth
 from parcours.core.auth.models import ApiKey, KeyKind, KeySource, Role
+from parcours.core.clock import utcnow
 from parcours.core.db import Database
 from parcours.core.settings import Settings
 from parcours.core.uow import UnitOfWork
+from parcours.customers import service as customers
+from parcours.customers.models import ConsentPurpose
 from parcours.demo import data, shoppers
 from parcours.inventory import service as inventory
+from parcours.journeys.lake import Lake
+from parcours.journeys.simulate import (
+    CatalogueItem,
+    default_end,
+    shop_catalogue,
+    simulate_history,
+)
 from parcours.stores import service as stores
 from parcours.stores.models import LocationKind, Service
 from parcours.stores.schemas import OpeningExceptionIn
@@ -31,6 +41,10 @@ DEMO_STAFF = (
     ("associate@demo.parcours.dev", "Awa Vendeuse", Role.ASSOCIATE, ("PAR-RIV",)),
 )
 _KEY_PREFIX = "demo"
+#: The simulated history every back-office analysis page reads: its size, span and customers.
+HISTORY_EVENTS = 200_000
+HISTORY_DAYS = 180
+HISTORY_PROFILES = 300
 
 
 @dataclass
@@ -43,6 +57,7 @@ class DemoLoad:
     secret_key: str = ""
     publishable_key: str = ""
     write_key: str = ""  # the website's event collection key
+    history_events: int = 0  # simulated journey events written to the lake
 
 
 def _load_locations(uow: UnitOfWork) -> dict[str, str]:
@@ -145,6 +160,44 @@ def _issue_keys(uow: UnitOfWork) -> tuple[str, str, str]:
     return secret.token, publishable.token, write.token
 
 
+def _history_profiles(uow: UnitOfWork, count: int) -> list[str]:
+    """Customers of the simulated history, created like any profile (an id from the shop's
+    user accounts, no personal data) and having accepted analytics, as their events assume."""
+    at = utcnow()
+    ids = []
+    for number in range(1, count + 1):
+        profile = customers.identify(
+            uow=uow, user_id=f"demo-customer-{number:04d}", channel="web", at=at
+        )
+        customers.record_consent(
+            uow=uow,
+            profile_id=profile.id,
+            purpose=ConsentPurpose.ANALYTICS,
+            granted=True,
+            channel="web",
+            wording_version=shoppers.WORDING,
+            at=at,
+        )
+        ids.append(profile.id)
+    return ids
+
+
+def _write_history(
+    settings: Settings, history: tuple[list[CatalogueItem], list[str], list[str]]
+) -> int:
+    products, store_ids, profiles = history
+    report = simulate_history(
+        lake=Lake(settings.lake_dir),
+        events=HISTORY_EVENTS,
+        days=HISTORY_DAYS,
+        end=default_end(),
+        products=products,
+        stores=store_ids,
+        profiles=profiles,
+    )
+    return report.events
+
+
 def load_demo(settings: Settings, *, issue_keys: bool = True) -> DemoLoad:
     """Load the demo retailer unless it is there; print-ready credentials in the result."""
     db = Database.from_url(settings.database_url)
@@ -152,6 +205,7 @@ def load_demo(settings: Settings, *, issue_keys: bool = True) -> DemoLoad:
         with UnitOfWork(db) as uow:
             already = stores.get_location_by_code(uow=uow, code="PAR-RIV") is not None
             result = DemoLoad(created=not already)
+            history = None
             if not already:
                 location_ids = _load_locations(uow)
                 products = data.demo_products()
@@ -179,10 +233,14 @@ def load_demo(settings: Settings, *, issue_keys: bool = True) -> DemoLoad:
                 result.products = len(products)
                 result.variants = len(variant_ids)
                 result.stores = sum(1 for loc in locations if loc.kind == "store")
+                profiles = _history_profiles(uow, HISTORY_PROFILES)
+                history = (*shop_catalogue(uow), profiles)
             result.staff = [(email, role.value) for email, _, role, _ in DEMO_STAFF]
             if issue_keys:
                 result.secret_key, result.publishable_key, result.write_key = _issue_keys(uow)
             uow.commit()
+        if history is not None:  # the lake holds only what the committed database knows
+            result.history_events = _write_history(settings, history)
         return result
     finally:
         db.dispose()

@@ -17,14 +17,14 @@ from typing import Any
 import pyarrow as pa
 
 from parcours.catalog import service as catalog_service
-from parcours.customers import service as customers_service
-from parcours.tracking import service as tracking_service
 from parcours.core.clock import utcnow
 from parcours.core.db import Database
 from parcours.core.uow import UnitOfWork
+from parcours.customers import service as customers_service
 from parcours.journeys.engine import LINKS, Tail
 from parcours.journeys.lake import Lake
 from parcours.journeys.schema import EVENTS, ITEMS, LIVE, place_of
+from parcours.tracking import service as tracking_service
 
 log = logging.getLogger("parcours.journeys")
 

@@ -28,6 +28,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from parcours.journeys.engine import JourneyEngine
+from parcours.journeys.overview import period_bounds
 from parcours.journeys.schemas import (
     FunnelBreakdownRow,
     FunnelResult,
@@ -69,7 +70,8 @@ class Dialect:
             return f"(epoch({end}) - epoch({start}))"
         if self.name == "postgres":
             return f"EXTRACT(EPOCH FROM ({end} - {start}))"
-        return f"dateDiff('second', {start}, {end})"
+        # microseconds, as DuckDB's epoch() and PostgreSQL's EPOCH keep fractions of a second
+        return f"((toUnixTimestamp64Micro({end}) - toUnixTimestamp64Micro({start})) / 1000000)"
 
     def median(self, expression: str) -> str:
         if self.name == "postgres":
@@ -85,7 +87,10 @@ class Dialect:
 
     def suffix(self) -> str:
         # ClickHouse fills unmatched LEFT JOIN columns with defaults (1970-01-01) unless told.
-        return " SETTINGS join_use_nulls = 1" if self.name == "clickhouse" else ""
+        # and reads naive Parquet times in the server's zone unless the session says UTC.
+        if self.name == "clickhouse":
+            return " SETTINGS join_use_nulls = 1, session_timezone = 'UTC'"
+        return ""
 
 
 def _clickhouse_literal(value: Any) -> str:
@@ -94,7 +99,7 @@ def _clickhouse_literal(value: Any) -> str:
     if isinstance(value, int | float):
         return repr(value)
     if isinstance(value, datetime):
-        return f"toDateTime64('{value.strftime('%Y-%m-%d %H:%M:%S.%f')}', 6)"
+        return f"toDateTime64('{value.strftime('%Y-%m-%d %H:%M:%S.%f')}', 6, 'UTC')"
     text = str(value).replace("\\", "\\\\").replace("'", "\\'")
     return f"'{text}'"
 
@@ -136,7 +141,7 @@ def compile_funnel(
     d = Dialect(dialect)
     k = len(spec.steps)
     window = spec.window_days
-    start, end = period.start.replace(tzinfo=None), period.end.replace(tzinfo=None)
+    start, end = period_bounds(period)
     # Parameters are numbered by position: every value is bound where it is written, in order.
     scoped = (
         "SELECT e.person_id AS person_id, e.ts AS ts, e.event AS event, e.channel AS channel, "
@@ -242,7 +247,7 @@ def compile_funnel(
     if dropped_at is not None:
         query = (
             f"SELECT c.pid AS pid FROM chosen c WHERE c.lvl = {d.value(dropped_at - 1)} "
-            f"AND c.pid NOT LIKE 'a:%' ORDER BY c.pid LIMIT {d.value(limit)}"
+            f"AND c.pid NOT LIKE {d.value('a:%')} ORDER BY c.pid LIMIT {d.value(limit)}"
         )
         return CompiledQuery("WITH " + ", ".join(ctes) + " " + query + d.suffix(), d.params)
     counts = ", ".join(

@@ -16,6 +16,7 @@ Definitions (docs/journeys.md quotes them):
 from __future__ import annotations
 
 from parcours.journeys.engine import JourneyEngine
+from parcours.journeys.overview import period_bounds
 from parcours.journeys.schemas import Scope, WebToStoreResult
 
 ADDON_WINDOW_HOURS = 2
@@ -24,8 +25,7 @@ ADDON_WINDOW_HOURS = 2
 def web_to_store(*, engine: JourneyEngine, scope: Scope, days: int = 7) -> WebToStoreResult:
     if not 1 <= days <= 90:
         raise ValueError("the research window is 1 to 90 days")
-    start = scope.period.start.replace(tzinfo=None)
-    end = scope.period.end.replace(tzinfo=None)
+    start, end = period_bounds(scope.period)
     research = f"""
         WITH purchases AS (
             SELECT event_id, person_id, ts, COALESCE(revenue, 0) AS revenue FROM events

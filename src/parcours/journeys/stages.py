@@ -8,6 +8,7 @@ from typing import Any
 
 from parcours.journeys.engine import JourneyEngine
 from parcours.journeys.model import MOMENTS, STAGES, JourneyModel
+from parcours.journeys.overview import period_bounds
 from parcours.journeys.schemas import MomentRow, Scope, StageRow, StagesResult
 
 
@@ -29,8 +30,7 @@ def journey_stages(
     before counts as ``loyalty`` when the model says so. Per moment of truth: persons and
     events."""
     model = model or JourneyModel()
-    start = scope.period.start.replace(tzinfo=None)
-    end = scope.period.end.replace(tzinfo=None)
+    start, end = period_bounds(scope.period)
     mapping = [(event, STAGES.index(stage)) for event, stage in sorted(model.stages.items())]
     if not mapping:
         return StagesResult(stages=[], moments=[])

@@ -12,13 +12,13 @@ from parcours.journeys.lake import Lake
 _last_run: dict[Database, float] = {}
 
 
-def run_periodic_tasks(db: Database, *, settings: Settings, force: bool = False) -> int:
+def run_periodic_tasks(db: Database, *, settings: Settings, force: bool = False) -> None:
     """For the worker loop (called every turn): compact at most every
-    ``journeys_compact_seconds``; returns the events compacted."""
+    ``journeys_compact_seconds``."""
     now = time.monotonic()
     if not force and now - _last_run.get(db, float("-inf")) < settings.journeys_compact_seconds:
-        return 0
+        return
     _last_run[db] = now
-    return compact_events(
+    compact_events(
         db=db, lake=Lake(settings.lake_dir), retention_days=settings.event_retention_days
     )
