@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import shutil
 from collections.abc import Callable
 
 import pytest
@@ -258,3 +259,13 @@ def test_figures_are_formatted_in_french(
     page = manager.get("/gestion/parcours?lang=fr").text
     euros = f"{result.revenue / 100:,.2f}".replace(",", "\u202f").replace(".", ",") + "\xa0€"
     assert euros in page
+
+
+def test_a_shop_without_history_shows_empty_pages(manager: TestClient, settings: Settings) -> None:
+    shutil.rmtree(settings.lake_dir)
+    for path in PAGES:
+        page = manager.get(path)
+        assert page.status_code == 200, (path, page.text[:300])
+    dropped = manager.get(f"/gestion/parcours/entonnoir/abandons?{FUNNEL}&at=2")
+    assert dropped.status_code == 200
+    assert "Aucune donnée sur cette période." in dropped.text

@@ -58,3 +58,8 @@ def test_screenshots_of_every_page(
     page.locator('#funnel-table tr[data-step="4"]').get_by_role("link").click()
     expect(page.locator("#dropped-table tbody tr").first).to_be_visible()
     screenshot(page, "backoffice-dropped")
+    # The same funnel on a tablet in landscape.
+    page.set_viewport_size({"width": 1180, "height": 820})
+    page.go_back()
+    expect(page.locator("#funnel-chart")).to_have_attribute("data-drawn", "true")
+    screenshot(page, "backoffice-funnel-tablet")
