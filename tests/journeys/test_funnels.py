@@ -114,3 +114,26 @@ def test_a_funnel_names_known_columns_only() -> None:
                 ]
             }
         )
+
+
+@pytest.mark.parametrize(
+    ("column", "op", "value", "message"),
+    [
+        ("results", "eq", "many", "whole numbers"),
+        ("channel", "eq", ["web", "app"], "'in' operator"),
+        ("available", "gt", True, "true or false"),
+        ("channel", "in", [], "at least one value"),
+    ],
+)
+def test_a_filter_value_must_fit_its_column(
+    column: str, op: str, value: object, message: str
+) -> None:
+    with pytest.raises(ValidationError, match=message):
+        FunnelSpec.model_validate(
+            {
+                "steps": [
+                    {"event": "a", "filters": [{"column": column, "op": op, "value": value}]},
+                    {"event": "b"},
+                ]
+            }
+        )

@@ -27,6 +27,7 @@ FILTER_COLUMNS = (
     "query",
     "step",
 )
+NUMBER_COLUMNS = ("results", "step")
 BREAKDOWNS = ("channel", "place", "store_id", "campaign", "device", "first_touch_campaign")
 
 
@@ -64,7 +65,7 @@ class Scope(BaseModel):
 class StepFilter(BaseModel):
     column: str
     op: Literal["eq", "ne", "in", "gt", "lt"] = "eq"
-    value: str | int | bool | list[str]
+    value: str | int | bool | list[str] | list[int]
 
     @field_validator("column")
     @classmethod
@@ -72,6 +73,33 @@ class StepFilter(BaseModel):
         if value not in FILTER_COLUMNS:
             raise ValueError(f"unknown column {value!r}; one of {', '.join(FILTER_COLUMNS)}")
         return value
+
+    @model_validator(mode="after")
+    def _typed(self) -> StepFilter:
+        """The value fits the column (a number for ``results``/``step``, yes or no for
+        ``available``, text otherwise) and a list goes with ``in`` only: a query never fails
+        on a value the engine cannot compare."""
+        values = self.value if isinstance(self.value, list) else [self.value]
+        if isinstance(self.value, list) and self.op != "in":
+            raise ValueError(f"a list of values goes with the 'in' operator, not {self.op!r}")
+        if not values:
+            raise ValueError("give at least one value")
+        if self.column in NUMBER_COLUMNS:
+            numbers = []
+            for value in values:
+                if isinstance(value, bool) or not str(value).strip().lstrip("-").isdigit():
+                    raise ValueError(f"{self.column} takes whole numbers, not {value!r}")
+                numbers.append(int(str(value).strip()))
+            self.value = numbers if isinstance(self.value, list) else numbers[0]
+        elif self.column == "available":
+            if not all(isinstance(value, bool) for value in values) or self.op not in ("eq", "ne"):
+                raise ValueError("available takes true or false, with eq or ne")
+        else:
+            if any(isinstance(value, bool) for value in values):
+                raise ValueError(f"{self.column} takes text, not true or false")
+            texts = [str(value) for value in values]
+            self.value = texts if isinstance(self.value, list) else texts[0]
+        return self
 
 
 class FunnelStep(BaseModel):
