@@ -40,6 +40,9 @@ JOURNEY_READ = AccessPolicy(
     keys=frozenset({KeyKind.SECRET}),
 )
 Reader = Annotated[Principal, Depends(JOURNEY_READ)]
+#: Dates an analysis may name: enough for any shop's history, and far from the calendar's
+#: ends (trends compare with the period of the same length before).
+EARLIEST, LATEST = date(1990, 1, 1), date(2199, 12, 31)
 router = APIRouter(prefix="/v1/journeys", tags=["journeys"])
 R = TypeVar("R", bound=BaseModel)
 
@@ -73,6 +76,10 @@ def scope_of(
         raise InvalidInput("give both start and end, or neither", code="invalid_period")
     if end < start:
         raise InvalidInput("the period must end on or after its start", code="invalid_period")
+    if start < EARLIEST or end > LATEST:
+        raise InvalidInput(
+            f"the period must lie between {EARLIEST} and {LATEST}", code="invalid_period"
+        )
     period = Period(
         start=datetime.combine(start, time(), UTC),
         end=datetime.combine(end, time(), UTC) + timedelta(days=1),

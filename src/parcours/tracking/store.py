@@ -52,7 +52,11 @@ def _driver_statement(connection: Connection) -> tuple[str, list[str]]:
 
 def _sqlite_time(value: datetime | None) -> str | None:
     # SQLAlchemy's SQLite DATETIME storage format, of the UTC time (as UTCDateTime stores it).
-    return None if value is None else as_utc(value).strftime("%Y-%m-%d %H:%M:%S.%f")
+    # isoformat pads the year to four digits (strftime's %Y does not before year 1000, and
+    # SQLAlchemy could not read such a value back).
+    if value is None:
+        return None
+    return as_utc(value).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
 
 
 def insert_ignoring_duplicates(connection: Connection, rows: Sequence[dict[str, Any]]) -> None:
