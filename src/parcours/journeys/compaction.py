@@ -219,4 +219,4 @@ def read_tail(*, uow: UnitOfWork, lake: Lake, limit: int = 200_000) -> Tail:
     link_rows = pa.Table.from_pylist(
         [{"anonymous_id": a, "profile_id": p} for a, p in links.items()], schema=LINKS
     )
-    return Tail(events, items, link_rows)
+    return Tail(events, items, link_rows, position)

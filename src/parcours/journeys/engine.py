@@ -11,6 +11,8 @@ device itself (``a:<anonymous id>``). Rows with neither belong to nobody and are
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -30,6 +32,7 @@ class Tail:
     events: pa.Table
     items: pa.Table
     links: pa.Table  # anonymous_id, profile_id
+    position: str | None = None  # the lake position the tail was read after
 
 
 LINKS = pa.schema([("anonymous_id", pa.string()), ("profile_id", pa.string())])
@@ -51,11 +54,32 @@ class JourneyEngine:
         tail: Callable[[], Tail] | None = None,
         threads: int | None = None,
         memory_limit: str | None = None,
+        tail_seconds: float = 2.0,
     ) -> None:
         self.lake = lake
         self._tail = tail
         self.threads = threads
         self.memory_limit = memory_limit
+        # A page runs several queries (the default period, then the analysis): they share one
+        # read of the tail and the identity links instead of each going to the event store.
+        self.tail_seconds = tail_seconds
+        self._cached: tuple[float, Tail] | None = None
+        self._lock = threading.Lock()
+
+    def tail(self) -> Tail:
+        """The live rows, read at most once every ``tail_seconds``."""
+        if self._tail is None:
+            return EMPTY_TAIL
+        with self._lock:
+            now = time.monotonic()
+            if (
+                self._cached is None
+                or now - self._cached[0] >= self.tail_seconds
+                # compacted since: the cached rows are in the lake now
+                or self._cached[1].position != self.lake.state().get("position")
+            ):
+                self._cached = (now, self._tail())
+            return self._cached[1]
 
     @contextmanager
     def connect(
@@ -68,7 +92,7 @@ class JourneyEngine:
                 con.execute(f"SET threads = {int(self.threads)}")
             if self.memory_limit:
                 con.execute(f"SET memory_limit = {_quote(self.memory_limit)}")
-            tail = self._tail() if self._tail is not None else EMPTY_TAIL
+            tail = self.tail()
             con.register("events_tail", tail.events)
             con.register("items_tail", tail.items)
             con.register("identity_links", tail.links)
@@ -87,24 +111,19 @@ class JourneyEngine:
             listed = ", ".join(_quote(path) for path in files)
             sources.insert(0, f"SELECT {columns} FROM read_parquet([{listed}])")
         union = " UNION ALL ".join(sources)
-        where = ""
-        if origins is not None:
-            where = "WHERE origin IN (" + ", ".join(_quote(o) for o in origins or [""]) + ")"
         if tail.links.num_rows:
             person = "COALESCE(r.profile_id, l.profile_id, 'a:' || r.anonymous_id)"
-            body = (
-                f"SELECT r.*, {person} AS person_id FROM ({union}) r "
-                "LEFT JOIN identity_links l ON r.profile_id IS NULL "
-                "AND l.anonymous_id = r.anonymous_id"
+            joined = (
+                f"({union}) r LEFT JOIN identity_links l "
+                "ON r.profile_id IS NULL AND l.anonymous_id = r.anonymous_id"
             )
         else:
-            body = (
-                "SELECT r.*, COALESCE(r.profile_id, 'a:' || r.anonymous_id) AS person_id "
-                f"FROM ({union}) r"
-            )
+            person, joined = "COALESCE(r.profile_id, 'a:' || r.anonymous_id)", f"({union}) r"
+        body = f"SELECT r.*, {person} AS person_id FROM {joined}"
         condition = "person_id IS NOT NULL"
-        if where:
-            condition += " AND " + where.removeprefix("WHERE ")
+        if origins is not None:
+            listed = ", ".join(_quote(o) for o in origins) or "''"
+            condition += f" AND origin IN ({listed})"
         return f"CREATE TEMP VIEW {table} AS SELECT * FROM ({body}) v WHERE {condition}"
 
     def rows(

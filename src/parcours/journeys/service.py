@@ -18,8 +18,7 @@ from parcours.journeys.model import JourneyModel, load_model
 from parcours.journeys.overview import default_scope, overview
 from parcours.journeys.paths import top_paths
 from parcours.journeys.ropo import web_to_store
-from parcours.journeys.schemas import Scope, StagesResult
-from parcours.journeys.stages import journey_stages as _journey_stages
+from parcours.journeys.stages import journey_stages
 from parcours.journeys.value import omnichannel_value, retention_cohorts
 
 __all__ = [
@@ -54,12 +53,6 @@ def open_engine(settings: Settings, db: Database) -> JourneyEngine:
 
 def journey_model(settings: Settings) -> JourneyModel:
     return load_model(settings.journeys_stage_map)
-
-
-def journey_stages(
-    *, engine: JourneyEngine, scope: Scope, model: JourneyModel | None = None
-) -> StagesResult:
-    return _journey_stages(engine=engine, scope=scope, model=model)
 
 
 def compact_now(settings: Settings, db: Database) -> int:
