@@ -269,3 +269,14 @@ def test_a_shop_without_history_shows_empty_pages(manager: TestClient, settings:
     dropped = manager.get(f"/gestion/parcours/entonnoir/abandons?{FUNNEL}&at=2")
     assert dropped.status_code == 200
     assert "Aucune donnée sur cette période." in dropped.text
+
+
+def test_the_staff_home_leads_managers_and_marketers_to_the_journeys(
+    staff_client: Callable[..., TestClient],
+) -> None:
+    for role in (Role.MANAGER, Role.MARKETER):
+        page = staff_client(role).get("/equipe")
+        assert page.status_code == 200
+        assert 'href="/gestion/parcours"' in page.text
+    associate = staff_client(Role.ASSOCIATE, stores={"loc_a"}).get("/equipe")
+    assert 'href="/gestion/parcours"' not in associate.text
