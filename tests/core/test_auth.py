@@ -72,6 +72,30 @@ def test_api_key_is_shown_once_and_stored_hashed(
     assert issued["token"] not in stored
 
 
+def test_api_keys_are_listed_a_page_at_a_time(staff_client: Callable[..., TestClient]) -> None:
+    admin = staff_client(Role.ADMIN)
+    issued = [
+        admin.post("/v1/api-keys", json={"kind": "secret", "name": f"erp-{n}"}).json()["id"]
+        for n in range(5)
+    ]
+    seen: list[str] = []
+    cursor = None
+    while True:
+        params: dict[str, str | int] = {"limit": 2}
+        if cursor is not None:
+            params["cursor"] = cursor
+        page = admin.get("/v1/api-keys", params=params).json()
+        assert len(page["items"]) <= 2
+        seen += [k["id"] for k in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == sorted(issued)
+    assert admin.get("/v1/api-keys", params={"limit": 0}).status_code == 422
+    bad = admin.get("/v1/api-keys", params={"cursor": "not-ours"})
+    assert bad.json()["code"] == "invalid_cursor"
+
+
 def test_revoked_key_stops_working_at_once(
     client: TestClient, staff_client: Callable[..., TestClient]
 ) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 
 from parcours.core.auth import service
 from parcours.core.auth.http import SESSION_COOKIE
@@ -23,7 +23,7 @@ from parcours.core.auth.schemas import (
 )
 from parcours.core.deps import SettingsDep, UowDep
 from parcours.core.errors import Unauthenticated
-from parcours.core.pagination import Page
+from parcours.core.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
 from parcours.core.settings import Settings
 
 router = APIRouter(prefix="/v1", tags=["access"])
@@ -56,9 +56,18 @@ def create_api_key(body: ApiKeyCreate, uow: UowDep, _: AdminDep) -> ApiKeyIssued
 
 
 @router.get("/api-keys", response_model=Page[ApiKeyRead], summary="List API keys")
-def list_api_keys(uow: UowDep, _: AdminDep) -> Page[ApiKeyRead]:
-    keys = service.list_api_keys(uow=uow)
-    return Page[ApiKeyRead](items=[ApiKeyRead.model_validate(k) for k in keys])
+def list_api_keys(
+    uow: UowDep,
+    _: AdminDep,
+    cursor: Annotated[
+        str | None, Query(max_length=200, description="from the previous page")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+) -> Page[ApiKeyRead]:
+    keys, next_cursor = service.list_api_keys(uow=uow, cursor=cursor, limit=limit)
+    return Page[ApiKeyRead](
+        items=[ApiKeyRead.model_validate(k) for k in keys], next_cursor=next_cursor
+    )
 
 
 @router.post("/api-keys/{key_id}/revoke", response_model=ApiKeyRead, summary="Revoke an API key")

@@ -25,6 +25,7 @@ from parcours.core.auth.principal import Principal
 from parcours.core.clock import utcnow
 from parcours.core.errors import Conflict, InvalidInput, NotFound
 from parcours.core.ids import new_id
+from parcours.core.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, encode_cursor
 from parcours.core.uow import UnitOfWork
 
 _hasher = PasswordHasher()
@@ -198,8 +199,21 @@ def revoke_api_key(*, uow: UnitOfWork, key_id: str) -> ApiKey:
     return key
 
 
-def list_api_keys(*, uow: UnitOfWork) -> list[ApiKey]:
-    return list(uow.session.scalars(select(ApiKey).order_by(ApiKey.id)))
+def list_api_keys(
+    *, uow: UnitOfWork, cursor: str | None = None, limit: int = DEFAULT_LIMIT
+) -> tuple[list[ApiKey], str | None]:
+    """API keys in id order, one page at a time, and the cursor of the next page (or None)."""
+    limit = max(1, min(limit, MAX_LIMIT))
+    statement = select(ApiKey).order_by(ApiKey.id).limit(limit + 1)
+    if cursor is not None:
+        (after,) = decode_cursor(cursor, arity=1)
+        if not isinstance(after, str):
+            raise InvalidInput("this cursor is not one we issued", code="invalid_cursor")
+        statement = statement.where(ApiKey.id > after)
+    keys = list(uow.session.scalars(statement))
+    if len(keys) > limit:
+        return keys[:limit], encode_cursor(keys[limit - 1].id)
+    return keys, None
 
 
 def principal_for_api_key(*, uow: UnitOfWork, token: str) -> Principal | None:
