@@ -133,6 +133,7 @@ def _actions(w: World) -> dict[str, tuple[str, str, dict[str, Any] | None]]:
             "/v1/track",
             {"type": "track", "event": "Product Viewed", "anonymousId": "a-1", "messageId": "m-1"},
         ),
+        "scrape metrics": ("GET", "/metrics", None),
     }
 
 
@@ -151,6 +152,7 @@ EXPECTED = {
     "manage API keys":    (U, N, N, Y, N, N, N),
     "look up a customer": (U, N, Y, Y, Y, Y, Y),
     "send events":        (U, N, Y, N, N, N, N),
+    "scrape metrics":     (U, N, Y, Y, Y, N, N),
 }  # fmt: skip
 
 
