@@ -17,6 +17,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from parcours.core.logs import request_id_var
+
 log = logging.getLogger("parcours.errors")
 
 PROBLEM_JSON = "application/problem+json"
@@ -158,10 +160,13 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error", extra={"path": request.url.path})
+        # Answered outside the request-id middleware: the id is put on the answer here.
+        request_id = request_id_var.get()
         return problem(
             500,
             "internal_error",
             "Internal server error",
             "Something went wrong on our side; the request id helps us find it.",
             instance=request.url.path,
+            headers={"X-Request-ID": request_id} if request_id else None,
         )

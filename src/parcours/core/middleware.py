@@ -113,8 +113,14 @@ class RequestContextMiddleware:
                 message["headers"] = headers
             await send(message)
 
+        failed = False
         try:
             await self.app(scope, receive, send_with_id)
+        except BaseException:
+            # The unexpected-error handler and the server log the traceback after this frame,
+            # further out: the request id stays set for them (the request's task ends soon).
+            failed = True
+            raise
         finally:
             elapsed = time.perf_counter() - started
             route = _route_template(scope)
@@ -130,7 +136,8 @@ class RequestContextMiddleware:
                         "duration_ms": round(elapsed * 1000, 2),
                     },
                 )
-            request_id_var.reset(token)
+            if not failed:
+                request_id_var.reset(token)
 
 
 class BodySizeLimitMiddleware:
