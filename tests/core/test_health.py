@@ -91,3 +91,14 @@ def test_oversized_bodies_are_refused_with_413(client: TestClient) -> None:
     )
     assert response.status_code == 413
     assert response.json()["code"] == "payload_too_large"
+
+
+def test_json_nested_too_deep_is_refused_before_parsing(client: TestClient) -> None:
+    response = client.post(
+        "/v1/sessions",
+        content=b'{"email": ' + b"[" * 5000 + b"]" * 5000 + b"}",
+        headers={"content-type": "application/json"},
+    )
+    assert response.status_code == 400
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["code"] == "json_too_deep"

@@ -114,6 +114,39 @@ def test_invalid_gzip_and_json_are_400(client: TestClient, write_key: Callable[.
     assert (response.status_code, response.json()["code"]) == (400, "invalid_json")
 
 
+@pytest.mark.parametrize("path", ["/v1/batch", "/v1/track"])
+@pytest.mark.parametrize("encoding", ["identity", "gzip", "text/plain"])
+def test_json_nested_too_deep_is_a_clear_400(
+    client: TestClient, write_key: Callable[..., str], stored: Stored, path: str, encoding: str
+) -> None:
+    deep = b'{"batch": [' if path == "/v1/batch" else b'{"event": "x", "properties": {"p": '
+    deep += b"[" * 5000 + b"]" * 5000 + (b"]}" if path == "/v1/batch" else b"}}")
+    headers = {**basic(write_key()), "Content-Type": "application/json"}
+    if encoding == "gzip":
+        deep = gzip.compress(deep)
+        headers["Content-Encoding"] = "gzip"
+    elif encoding == "text/plain":
+        headers["Content-Type"] = "text/plain"
+    response = client.post(path, content=deep, headers=headers)
+    assert response.status_code == 400, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["code"] == "json_too_deep"
+    assert stored() == []
+
+
+def test_json_nested_within_the_limit_is_stored(
+    client: TestClient, write_key: Callable[..., str], stored: Stored
+) -> None:
+    nested: Any = "leaf"
+    for _ in range(20):
+        nested = [nested]
+    response = client.post(
+        "/v1/track", json=_track(properties={"nested": nested}), headers=basic(write_key())
+    )
+    assert response.status_code == 200, response.text
+    assert stored()[0].properties == {"nested": nested}
+
+
 def test_batch_context_and_integrations_reach_each_message(
     client: TestClient, write_key: Callable[..., str], stored: Stored
 ) -> None:

@@ -17,6 +17,7 @@ from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from parcours.core.errors import problem
+from parcours.core.json_depth import MAX_JSON_DEPTH, json_too_deep
 from parcours.core.logs import request_id_var
 
 access_log = logging.getLogger("parcours.access")
@@ -141,9 +142,10 @@ class RequestContextMiddleware:
 
 
 class BodySizeLimitMiddleware:
-    """Refuse bodies over the limit with 413, by Content-Length or while streaming; and refuse
-    NUL characters in the path, the query or a JSON body with 422 (PostgreSQL cannot store them in
-    text, and no legitimate client sends them)."""
+    """Refuse bodies over the limit with 413, by Content-Length or while streaming; refuse NUL
+    characters in the path, the query or a JSON body with 422 (PostgreSQL cannot store them in
+    text, and no legitimate client sends them); and JSON nested deeper than any request of ours
+    needs with 400, before the parser recurses into it."""
 
     def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
         self.app = app
@@ -187,6 +189,9 @@ class BodySizeLimitMiddleware:
         if textual and not encoded and (_has_nul(body) or b"\\u0000" in body):
             await _refuse_nul(scope, receive, send)
             return
+        if b"json" in content_type and not encoded and json_too_deep(body):
+            await _refuse_too_deep(scope, receive, send)
+            return
         delivered = False
 
         async def replay() -> Message:
@@ -219,6 +224,17 @@ async def _refuse_nul(scope: Scope, receive: Receive, send: Send) -> None:
         "invalid_characters",
         "Invalid characters",
         "the request contains a NUL character, which no field accepts",
+        instance=scope.get("path"),
+    )
+    await response(scope, receive, send)
+
+
+async def _refuse_too_deep(scope: Scope, receive: Receive, send: Send) -> None:
+    response = problem(
+        400,
+        "json_too_deep",
+        "JSON nested too deep",
+        f"arrays and objects may nest at most {MAX_JSON_DEPTH} levels",
         instance=scope.get("path"),
     )
     await response(scope, receive, send)

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from parcours.core.json_depth import MAX_JSON_DEPTH, json_too_deep
 from parcours.tracking.normalise import CHANNELS, is_v1_product_event, normalise_event_name
 
 MAX_MESSAGE_BYTES = 32 * 1024
@@ -72,6 +73,10 @@ def decode_body(raw: bytes, content_encoding: str | None, *, limit: int) -> Deco
         raise IngestionError("batch_too_large", f"the body is over {limit // 1024} KB")
     if b"\x00" in data or b"\\u0000" in data:
         raise IngestionError("invalid_characters", "the body contains a NUL character")
+    if json_too_deep(data):
+        raise IngestionError(
+            "json_too_deep", f"arrays and objects may nest at most {MAX_JSON_DEPTH} levels"
+        )
     try:
         payload = json.loads(data, parse_constant=_refuse_constant)
     except (ValueError, UnicodeDecodeError):
