@@ -45,8 +45,11 @@ from parcours.stores import handlers as stores_handlers
 from parcours.tracking import api as tracking_api
 from parcours.tracking import tasks as tracking_tasks
 from parcours.web import associate, backoffice, pages, storefront
+from parcours.web.storefront import scan as storefront_scan
 
 WEB_DIR = Path(__file__).parent / "web"
+#: What a multipart form adds around an uploaded photo: boundaries, part headers, a CSRF field.
+_MULTIPART_MARGIN = 64 * 1024
 
 API_DESCRIPTION = """
 Parcours HTTP API. Conventions (see docs/api.md):
@@ -153,6 +156,15 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
 
     # Added innermost first: the request id wraps everything, the size limit guards idempotency.
     app.add_middleware(IdempotencyMiddleware, db=db)
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodySizeLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        # Photos of codes: the routes refuse a file over their limit; the form around it is small.
+        upload_paths={
+            "/v1/scans": carts_api.MAX_SCAN_BYTES + _MULTIPART_MARGIN,
+            "/v1/code-reads": carts_api.MAX_SCAN_BYTES + _MULTIPART_MARGIN,
+            "/scanner/photo": storefront_scan.MAX_PHOTO_BYTES + _MULTIPART_MARGIN,
+        },
+    )
     app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
     return app

@@ -149,6 +149,20 @@ def test_something_that_is_not_a_picture_is_refused(
         assert answer.json()["code"] == "unreadable_image"
 
 
+def test_a_phone_photo_of_several_mib_is_read_up_to_the_documented_8_mib(
+    client: TestClient, shopper: Callable[..., Headers], shop: Shop
+) -> None:
+    phone = shopper("app")
+    # A JPEG ignores what follows its end marker: a camera's few MiB, same code.
+    heavy = photo_of(ean13(shop.gtins["M"])) + b"\0" * (5 * 1_048_576)
+    found = scan(client, phone, heavy)
+    assert found.status_code == 200, found.text
+    assert found.json()["variant"]["id"] == shop.variants["M"]
+    too_big = scan(client, phone, b"\xff" * (8 * 1_048_576 + 1))
+    assert too_big.status_code == 413
+    assert too_big.json()["code"] == "payload_too_large"
+
+
 def test_a_code_that_is_not_one_of_ours_is_not_found(
     client: TestClient, shopper: Callable[..., Headers], shop: Shop, db: Database
 ) -> None:
