@@ -519,3 +519,20 @@ def test_a_sold_out_item_says_so(
         "out_of_stock",
         "Cet article n'est plus disponible.",
     )
+
+
+def test_a_cart_line_quantity_as_text_or_boolean_is_a_422(
+    client: TestClient, shopper: Callable[..., dict[str, str]], shop: Shop
+) -> None:
+    phone = shopper("app")
+    cart = client.get("/v1/me/cart", headers=phone).json()
+    for quantity in ("1", True):
+        answer = client.post(
+            f"/v1/carts/{cart['id']}/lines",
+            json={"variant_id": shop.variants["M"], "quantity": quantity},
+            headers=phone,
+        )
+        assert answer.status_code == 422, answer.text
+        assert answer.json()["code"] == "validation_error"
+        assert answer.json()["errors"][0]["location"] == ["body", "quantity"]
+    assert client.get("/v1/me/cart", headers=phone).json()["lines"] == []

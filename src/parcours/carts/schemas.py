@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 from parcours.carts.models import TouchpointKind
 from parcours.catalog.qr import CAMPAIGN_PATTERN, PrintMedium
@@ -63,7 +63,7 @@ class TouchpointRead(BaseModel):
 class CartLineCreate(BaseModel):
     model_config = _STRICT
     variant_id: str = Field(min_length=1, max_length=40)
-    quantity: int = Field(default=1, ge=1, le=99)
+    quantity: StrictInt = Field(default=1, ge=1, le=99)
     touchpoint: TouchpointIn | None = Field(
         default=None, description="default: the channel of the caller (web, app, till…)"
     )
@@ -71,8 +71,8 @@ class CartLineCreate(BaseModel):
 
 class CartLineUpdate(BaseModel):
     model_config = _STRICT
-    quantity: int | None = Field(default=None, ge=1, le=99)
-    saved_for_later: bool | None = None
+    quantity: StrictInt | None = Field(default=None, ge=1, le=99)
+    saved_for_later: StrictBool | None = None
 
 
 class LineWarningRead(BaseModel):

@@ -11,7 +11,6 @@ from datetime import datetime
 from typing import Annotated, Any, Self
 from urllib.parse import urlsplit
 
-from babel.numbers import is_currency
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -22,7 +21,7 @@ from pydantic import (
 )
 
 from parcours.catalog.models import Channel, ProductStatus
-from parcours.core.money import format_money
+from parcours.core.money import check_currency, format_money
 
 #: Prices are stored in 32-bit integer columns; ten million euros is plenty for one article.
 MAX_PRICE_AMOUNT = 1_000_000_000
@@ -77,12 +76,6 @@ def is_slug(value: str) -> bool:
 
 def is_sku(value: str) -> bool:
     return _SKU.match(value) is not None
-
-
-def check_currency(value: str) -> str:
-    if len(value) != 3 or not value.isascii() or not value.isupper() or not is_currency(value):
-        raise ValueError("a currency is an ISO 4217 code in capitals: EUR, CHF, GBP…")
-    return value
 
 
 def check_slug(value: str) -> str:

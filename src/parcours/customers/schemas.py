@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 
 from parcours.customers.models import ConsentPurpose, NoteKind
 
@@ -31,8 +31,8 @@ class IdentifyRequest(_Input):
     phone: Annotated[str, StringConstraints(max_length=40)] | None = None
     loyalty_card: IdentifierText | None = None
     device_id: IdentifierText | None = None
-    email_verified: bool = False
-    phone_verified: bool = False
+    email_verified: StrictBool = False
+    phone_verified: StrictBool = False
     traits: dict[str, Any] = Field(default_factory=dict, max_length=100)
     channel: Channel = Field(description="where the person was recognised: web, app, till…")
     store_id: Annotated[str, StringConstraints(max_length=40)] | None = None
@@ -42,19 +42,21 @@ class MergeRequest(_Input):
     other_id: Annotated[str, StringConstraints(min_length=1, max_length=40)] = Field(
         description="the profile merged into this one"
     )
-    force: bool = Field(
+    force: StrictBool = Field(
         default=False, description="merge even when the identity rules say these are two people"
     )
 
 
 class ConsentChange(_Input):
     purpose: ConsentPurpose
-    granted: bool
+    granted: StrictBool
     channel: Channel = Field(description="where the person said so: web, app, till, email…")
     wording_version: Annotated[str, StringConstraints(min_length=1, max_length=40)] = Field(
         description="the version of the text the person was shown"
     )
-    at: datetime | None = Field(default=None, description="when; now when left out")
+    at: AwareDatetime | None = Field(
+        default=None, description="when, with its offset (UTC: Z); now when left out"
+    )
 
 
 class IdentifierRead(BaseModel):

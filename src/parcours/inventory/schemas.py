@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
 
 from parcours.inventory.models import (
     MovementKind,
@@ -55,9 +55,9 @@ class StockAdjustmentCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     variant_id: str = Id
     location_id: str = Id
-    delta: int | None = Field(default=None, ge=-MAX_QUANTITY, le=MAX_QUANTITY)
-    on_hand: int | None = Field(default=None, ge=0, le=MAX_QUANTITY)
-    safety_stock: int | None = Field(
+    delta: StrictInt | None = Field(default=None, ge=-MAX_QUANTITY, le=MAX_QUANTITY)
+    on_hand: StrictInt | None = Field(default=None, ge=0, le=MAX_QUANTITY)
+    safety_stock: StrictInt | None = Field(
         default=None, ge=0, le=MAX_QUANTITY, description="Only with on_hand (a count)"
     )
     kind: Literal["adjustment", "receipt", "return"] = "adjustment"
@@ -82,9 +82,9 @@ class ReservationCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     variant_id: str = Id
     location_id: str = Id
-    quantity: int = Field(ge=1, le=10_000)
+    quantity: StrictInt = Field(ge=1, le=10_000)
     reference: str = Field(min_length=1, max_length=80, description="The cart or checkout id")
-    ttl_seconds: int | None = Field(
+    ttl_seconds: StrictInt | None = Field(
         default=None, ge=30, le=7 * 24 * 3600, description="Default: the server's setting"
     )
 
@@ -105,7 +105,7 @@ class ReservationRead(BaseModel):
 class TransferLineIn(BaseModel):
     model_config = ConfigDict(extra="forbid", from_attributes=True)
     variant_id: str = Id
-    quantity: int = Field(ge=1, le=MAX_QUANTITY)
+    quantity: StrictInt = Field(ge=1, le=MAX_QUANTITY)
 
 
 class TransferCreate(BaseModel):

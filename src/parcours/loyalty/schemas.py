@@ -5,8 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    field_validator,
+)
 
+from parcours.core.money import CurrencyCode
 from parcours.loyalty.models import PromoCode, PromoKind
 
 _STRICT = ConfigDict(extra="forbid")
@@ -21,18 +30,18 @@ class PromoCodeCreate(BaseModel):
     )
     description: str = Field(default="", max_length=200)
     kind: PromoKind
-    value: int = Field(
+    value: StrictInt = Field(
         ge=1, le=10_000_000, description="percent: 1 to 100; amount: minor units off"
     )
-    currency: str = Field(default="EUR", pattern=r"^[A-Z]{3}$")
-    min_subtotal: int = Field(default=0, ge=0, le=100_000_000, description="minor units")
+    currency: CurrencyCode = "EUR"
+    min_subtotal: StrictInt = Field(default=0, ge=0, le=100_000_000, description="minor units")
     starts_at: AwareDatetime | None = None
     ends_at: AwareDatetime | None = None
-    max_redemptions: int | None = Field(default=None, ge=1, le=10_000_000)
+    max_redemptions: StrictInt | None = Field(default=None, ge=1, le=10_000_000)
     channels: list[PromoChannel] = Field(
         default_factory=list, max_length=4, description="where it is valid; empty: everywhere"
     )
-    active: bool = True
+    active: StrictBool = True
 
     @field_validator("description")
     @classmethod

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from parcours.orders.models import FulfilmentMethod
 
@@ -140,7 +140,7 @@ class PaymentIn(BaseModel):
     payment_method: str | None = Field(
         default=None, max_length=100, description="card with Stripe: a PaymentMethod id"
     )
-    tendered: int | None = Field(default=None, ge=0, le=10_000_000, description="cash given")
+    tendered: StrictInt | None = Field(default=None, ge=0, le=10_000_000, description="cash given")
     terminal_reference: str | None = Field(default=None, max_length=100)
     store_id: str | None = Field(default=None, max_length=40, description="staff: the till's store")
 
@@ -204,7 +204,7 @@ class CancelIn(BaseModel):
 class ReturnLineIn(BaseModel):
     model_config = _STRICT
     line_id: str = Field(min_length=1, max_length=40)
-    quantity: int = Field(ge=1, le=99)
+    quantity: StrictInt = Field(ge=1, le=99)
 
 
 class ReturnCreate(BaseModel):

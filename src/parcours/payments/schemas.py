@@ -9,8 +9,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
 
+from parcours.core.money import CurrencyCode
 from parcours.payments.models import (
     Payment,
     PaymentLink,
@@ -21,8 +22,6 @@ from parcours.payments.models import (
     RefundStatus,
 )
 from parcours.payments.service import MAX_AMOUNT
-
-Currency = Field(pattern=r"^[A-Z]{3}$", examples=["EUR"])
 
 
 class PaymentRead(BaseModel):
@@ -92,7 +91,7 @@ class PaymentPublicRead(BaseModel):
 
 class RefundCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    amount: int = Field(ge=1, le=MAX_AMOUNT, description="Minor units; at most what remains")
+    amount: StrictInt = Field(ge=1, le=MAX_AMOUNT, description="Minor units; at most what remains")
     reason: str = Field(min_length=1, max_length=500)
 
 
@@ -118,8 +117,8 @@ class CardTokenCreate(BaseModel):
     number: str = Field(
         min_length=12, max_length=23, pattern=r"^[0-9 ]+$", examples=["4242 4242 4242 4242"]
     )
-    exp_month: int = Field(ge=1, le=12)
-    exp_year: int = Field(ge=2000, le=2100)
+    exp_month: StrictInt = Field(ge=1, le=12)
+    exp_year: StrictInt = Field(ge=2000, le=2100)
     cvc: str = Field(pattern=r"^[0-9]{3,4}$", examples=["123"])
 
 
@@ -142,12 +141,12 @@ class ChallengeAnswer(BaseModel):
 class PaymentLinkCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     reference: str = Field(min_length=1, max_length=80, description="The order it pays")
-    amount: int = Field(ge=1, le=MAX_AMOUNT)
-    currency: str = Currency
+    amount: StrictInt = Field(ge=1, le=MAX_AMOUNT)
+    currency: CurrencyCode
     description: str = Field(
         min_length=1, max_length=200, description="Shown to the payer: no personal data"
     )
-    ttl_seconds: int = Field(default=24 * 3600, ge=60, le=30 * 24 * 3600)
+    ttl_seconds: StrictInt = Field(default=24 * 3600, ge=60, le=30 * 24 * 3600)
     channel: str = Field(default="store", min_length=1, max_length=20)
     store_id: str | None = Field(default=None, min_length=1, max_length=40)
 
