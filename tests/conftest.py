@@ -3,6 +3,9 @@
 The database is SQLite (a file, WAL mode) unless ``PARCOURS_TEST_DATABASE_URL`` names another,
 e.g. ``postgresql+psycopg://postgres@127.0.0.1:5432/parcours_test``; ``make test`` runs both.
 Tests commit for real (concurrency tests need it), so tables are emptied after each test.
+
+Every test starts at the same instant (``clock``): midday in Paris on a fixed date, or the instant
+``PARCOURS_TEST_NOW`` (or ``--now``) names; docs/testing.md tells how to run the suite at one.
 """
 
 from __future__ import annotations
@@ -16,8 +19,11 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+from datetime import time as clock_time
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 import uvicorn
@@ -29,12 +35,117 @@ from sqlalchemy.engine import make_url
 from parcours.app import create_app
 from parcours.core.auth import service as auth_service
 from parcours.core.auth.models import KeyKind, KeySource, Role
+from parcours.core.clock import set_now, utcnow
 from parcours.core.db import Database
 from parcours.core.settings import Environment, Settings
 from parcours.core.uow import UnitOfWork
 from parcours.models import Base
 
 TEST_PASSWORD = "correct horse battery"
+
+PARIS = ZoneInfo("Europe/Paris")
+#: The suite's "now" unless told otherwise: midday in Paris on a Wednesday, far from a DST change.
+DEFAULT_NOW = datetime(2026, 6, 10, 12, 0, tzinfo=PARIS)
+NOW_VARIABLE = "PARCOURS_TEST_NOW"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--now",
+        default=os.environ.get(NOW_VARIABLE) or None,
+        help=f"the instant every test starts at, ISO 8601 (e.g. 2026-03-29T00:59:00Z); "
+        f"default: ${NOW_VARIABLE}, else {DEFAULT_NOW.isoformat()}",
+    )
+
+
+def _suite_now(config: pytest.Config) -> datetime:
+    value = config.getoption("--now", default=None)
+    if not value:
+        return DEFAULT_NOW
+    instant = datetime.fromisoformat(value)
+    if instant.tzinfo is None:
+        raise pytest.UsageError(f"--now / {NOW_VARIABLE} needs a time zone: {value!r}")
+    return instant
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "at_midday: the test's story happens during the day: it starts at midday in Paris on the "
+        "suite's day instead of the suite's instant",
+    )
+    config.addinivalue_line(
+        "markers", "at(instant): the test starts at this aware datetime, whatever the suite's"
+    )
+    # Fixtures wider than a test (the live server, session data) see the suite's instant too.
+    set_now(_suite_now(config))
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    set_now(None)
+
+
+@dataclass(frozen=True)
+class Clock:
+    """The clock the app, the live server, the browsers and test data all read (``utcnow``).
+
+    Each test starts at ``start``; time then runs at the real pace, so durations are real but
+    the day and the hour are the chosen ones.
+    """
+
+    start: datetime
+
+    def now(self) -> datetime:
+        return utcnow()
+
+    def set(self, instant: datetime) -> None:
+        """Move the clock for the rest of the test (pages already open keep theirs: for a
+        browser test, mark it ``at`` or ``at_midday`` instead)."""
+        set_now(instant)
+
+    def paris(self, hour: int, minute: int = 0, *, days: int = 0) -> datetime:
+        return in_paris(hour, minute, days=days)
+
+
+def in_paris(hour: int, minute: int = 0, *, days: int = 0) -> datetime:
+    """``hour:minute`` in Paris on the clock's day there, or ``days`` after it (before, if
+    negative): "yesterday afternoon" that stays yesterday whatever the hour of the run."""
+    day = utcnow().astimezone(PARIS).date() + timedelta(days=days)
+    return datetime.combine(day, clock_time(hour, minute), tzinfo=PARIS)
+
+
+def midday_in_paris(instant: datetime) -> datetime:
+    return datetime.combine(instant.astimezone(PARIS).date(), clock_time(12), tzinfo=PARIS)
+
+
+def card_expiry_year() -> int:
+    """A test card's expiry year: a few years after the clock's, so the cards never run out."""
+    return utcnow().year + 3
+
+
+def sandbox_card(number: str = "4242424242424242") -> dict[str, Any]:
+    """A test card for ``/v1/payments/test-provider/tokens``, valid at the clock's date."""
+    return {"number": number, "exp_month": 12, "exp_year": card_expiry_year(), "cvc": "123"}
+
+
+def card_expiry_field() -> str:
+    """The checkout form's "MM/AA" for a card valid at the clock's date."""
+    return f"12/{card_expiry_year() % 100:02d}"
+
+
+@pytest.fixture(autouse=True)
+def clock(request: pytest.FixtureRequest) -> Iterator[Clock]:
+    """Sets ``utcnow`` to the suite's instant (or the test's ``at``/``at_midday`` marker) for
+    the test, its data and the live server, and gives it back afterwards."""
+    suite = _suite_now(request.config)
+    start = suite
+    if (marker := request.node.get_closest_marker("at")) is not None:
+        start = marker.args[0]
+    elif request.node.get_closest_marker("at_midday") is not None:
+        start = midday_in_paris(suite)
+    set_now(start)
+    yield Clock(start)
+    set_now(suite)
 
 
 def _ensure_postgres_database(url: str) -> None:
@@ -308,8 +419,25 @@ def browser() -> Iterator[object]:
         pytest.fail(f"Chromium not found at {CHROMIUM}: run 'make browser' (Debian's chromium)")
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
+        yield BrowserOnTheClock(chromium)
         chromium.close()
+
+
+class BrowserOnTheClock:
+    """The browser, whose new contexts' pages read the suite's clock (``Date.now()``, timers)
+    from the moment they are made, as the server does: the pickup desk's timers, the tracker's
+    ``sentAt`` and the till's offline sales agree with the server's times."""
+
+    def __init__(self, browser: Any) -> None:
+        self._browser = browser
+
+    def new_context(self, **options: Any) -> Any:
+        context = self._browser.new_context(**options)
+        context.clock.install(time=utcnow())
+        return context
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._browser, name)
 
 
 # --- a small shop for carts and orders ------------------------------------------------------------

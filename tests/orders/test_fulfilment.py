@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 from fastapi.testclient import TestClient
+from tests.conftest import sandbox_card
 
 from parcours.core.auth.models import Role
 from parcours.core.clock import utcnow
@@ -25,7 +26,6 @@ ADDRESS = {
     "postcode": "75011",
     "city": "Paris",
 }
-CARD = {"number": "4242424242424242", "exp_month": 12, "exp_year": 2031, "cvc": "123"}
 
 
 def reserved(db: Database, variant_id: str, location_id: str) -> int:
@@ -61,7 +61,7 @@ class Phone:
 
     def pay(self, order_id: str, key: str = "k1") -> Any:
         token = self.client.post(
-            "/v1/payments/test-provider/tokens", json=CARD, headers=self.headers
+            "/v1/payments/test-provider/tokens", json=sandbox_card(), headers=self.headers
         ).json()["token"]
         return self.client.post(
             f"/v1/orders/{order_id}/payments",

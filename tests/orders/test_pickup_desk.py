@@ -63,6 +63,7 @@ def numbers(desk: list[pickup_desk.DeskOrder]) -> set[str]:
     return {entry.number for entry in desk}
 
 
+@pytest.mark.at_midday  # the day so far at the desk: it needs a day behind it
 def test_the_desk_lists_one_store_by_status(
     new_phone: Callable[[], Phone], shop: Shop, db: Database
 ) -> None:
@@ -114,6 +115,7 @@ def test_the_desk_lists_one_store_by_status(
     assert [line.quantity for line in desk.ready[0].lines] == [1]
 
 
+@pytest.mark.at_midday  # the day so far at the desk: it needs a day behind it
 def test_yesterdays_hand_overs_leave_the_day_list(
     new_phone: Callable[[], Phone], shop: Shop, db: Database
 ) -> None:

@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from sqlalchemy import select
+from tests.conftest import sandbox_card
 
 from parcours.core.auth.models import KeyKind, Role
 from parcours.core.db import Database
@@ -243,7 +244,7 @@ def test_till_order_paid_by_link_on_the_phone(
     publishable = {"Authorization": f"Bearer {api_key(KeyKind.PUBLISHABLE)}"}
     card = public.post(
         "/v1/payments/test-provider/tokens",
-        json={"number": "4242424242424242", "exp_month": 12, "exp_year": 2030, "cvc": "123"},
+        json=sandbox_card(),
         headers=publishable,
     )
     assert card.status_code == 201, card.text
@@ -288,7 +289,7 @@ def test_declined_card_leaves_the_order_waiting(
     assert order["fulfilments"][0]["source_location_id"] == shop.warehouse, "sent to B"
     token = client.post(
         "/v1/payments/test-provider/tokens",
-        json={"number": number, "exp_month": 12, "exp_year": 2030, "cvc": "123"},
+        json=sandbox_card(number),
         headers=phone,
     ).json()["token"]
     declined = client.post(
@@ -302,7 +303,7 @@ def test_declined_card_leaves_the_order_waiting(
     assert stock(db, shop.variants["S"], shop.warehouse) == (20, 1), "still held for her"
     good = client.post(
         "/v1/payments/test-provider/tokens",
-        json={"number": "4242424242424242", "exp_month": 12, "exp_year": 2030, "cvc": "123"},
+        json=sandbox_card(),
         headers=phone,
     ).json()["token"]
     paid = client.post(

@@ -4,11 +4,13 @@ stores), and the 3-D Secure challenge a shopper answers."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from fastapi.testclient import TestClient
+from tests.conftest import Clock
 
 from parcours.core.auth.models import Role
 from parcours.core.clock import utcnow
@@ -51,20 +53,46 @@ def test_a_browser_exchanges_a_test_card_for_a_token(
 
 
 @pytest.mark.parametrize(
+    ("today", "last_month", "code"),
+    [
+        pytest.param(datetime(2026, 6, 10, 12, tzinfo=UTC), (2026, 5), "invalid_expiry_month"),
+        pytest.param(datetime(2027, 1, 15, 12, tzinfo=UTC), (2026, 12), "invalid_expiry_year"),
+    ],
+    ids=["in-june", "in-january"],
+)
+def test_a_card_that_ran_out_last_month_is_refused(
+    clock: Clock,
+    client: TestClient,
+    publishable_headers: Headers,
+    today: datetime,
+    last_month: tuple[int, int],
+    code: str,
+) -> None:
+    clock.set(today)
+    year, month = last_month
+    response = client.post(
+        "/v1/payments/test-provider/tokens",
+        json=_card(exp_year=year, exp_month=month),
+        headers=publishable_headers,
+    )
+
+    assert response.status_code == 422, response.text
+    assert response.json()["code"] == code
+
+
+@pytest.mark.parametrize(
     ("card", "code"),
     [
         (_card("4242424242424241"), "incorrect_number"),  # fails the Luhn check
         (_card(exp_year=utcnow().year - 1), "invalid_expiry_year"),
-        (_card(exp_year=utcnow().year, exp_month=max(utcnow().month - 1, 0)), None),
+        (_card(exp_month=0), "validation_error"),
         (_card(cvc="12"), "validation_error"),
         (_card("4242-4242-4242-4242"), "validation_error"),
     ],
 )
 def test_a_bad_card_is_refused_without_repeating_it(
-    client: TestClient, publishable_headers: Headers, card: dict[str, Any], code: str | None
+    client: TestClient, publishable_headers: Headers, card: dict[str, Any], code: str
 ) -> None:
-    if code is None:  # last month: expired, except in January (month 0 is itself invalid)
-        code = "invalid_expiry_month" if utcnow().month > 1 else "validation_error"
     response = client.post(
         "/v1/payments/test-provider/tokens", json=card, headers=publishable_headers
     )

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from parcours.core.clock import utcnow
 from parcours.core.db import Database
 from parcours.core.errors import InvalidInput
 from parcours.core.uow import UnitOfWork
@@ -58,7 +59,7 @@ def test_read_events_follows_id_order_and_filters_types(uow: UnitOfWork) -> None
     assert [e.id for e in tracking.read_events(uow=uow, after_id=ids[1], limit=2)] == ids[2:4]
     assert tracking.read_events(uow=uow, after_id=None, types=["identify"]) == []
     assert len(tracking.read_events(uow=uow, after_id=None, types=["track"])) == 5
-    past = datetime.now(UTC) - timedelta(minutes=1)
+    past = utcnow() - timedelta(minutes=1)
     assert tracking.read_events(uow=uow, after_id=None, received_before=past) == []
 
 
@@ -147,7 +148,6 @@ def test_retention_deletes_old_events(uow: UnitOfWork) -> None:
 
 
 def test_run_retention_reads_the_settings(uow: UnitOfWork, db: Database) -> None:
-    from parcours.core.clock import utcnow
     from parcours.core.settings import Settings
     from parcours.tracking.tasks import run_retention
 

@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
-from tests.conftest import Shop
+from tests.conftest import Shop, card_expiry_field
 
 from parcours.core.db import Database
 from parcours.core.uow import UnitOfWork
@@ -103,7 +103,7 @@ def test_click_and_collect_then_card_payment_shows_the_pickup_qr(
     pay_page = client.get(target)
     assert 'autocomplete="cc-number"' in pay_page.text
     key = _key(pay_page.text)
-    form = {"idempotency_key": key, "number": CARD_OK, "expiry": "12/34", "cvc": "123"}
+    form = {"idempotency_key": key, "number": CARD_OK, "expiry": card_expiry_field(), "cvc": "123"}
     first = client.post(target, data=form, follow_redirects=False)
     assert first.status_code == 303
     assert first.headers["location"].endswith("?paye=1")
@@ -133,7 +133,7 @@ def test_a_declined_card_shows_the_reason_and_charges_nothing(
         data={
             "idempotency_key": key,
             "number": "4000 0000 0000 0002",
-            "expiry": "12/34",
+            "expiry": card_expiry_field(),
             "cvc": "1",
         },
     )
@@ -143,7 +143,7 @@ def test_a_declined_card_shows_the_reason_and_charges_nothing(
         data={
             "idempotency_key": key,
             "number": "4000 0000 0000 0002",
-            "expiry": "12/34",
+            "expiry": card_expiry_field(),
             "cvc": "123",
         },
     )
@@ -161,7 +161,7 @@ def test_a_declined_card_shows_the_reason_and_charges_nothing(
         data={
             "idempotency_key": _key(declined.text),
             "number": CARD_OK,
-            "expiry": "12/34",
+            "expiry": card_expiry_field(),
             "cvc": "123",
         },
         follow_redirects=False,
@@ -180,7 +180,7 @@ def test_3d_secure_goes_through_the_bank_challenge(
         data={
             "idempotency_key": key,
             "number": "4000 0000 0000 3220",
-            "expiry": "12/34",
+            "expiry": card_expiry_field(),
             "cvc": "123",
         },
         follow_redirects=False,
@@ -299,7 +299,7 @@ def test_pay_by_link_page_pays_once_and_refuses_expired_links(
     assert "59,90" in page.text
     assert "Parcours PAR-A" in page.text
     key = _key(page.text)
-    form = {"idempotency_key": key, "number": CARD_OK, "expiry": "12/34", "cvc": "123"}
+    form = {"idempotency_key": key, "number": CARD_OK, "expiry": card_expiry_field(), "cvc": "123"}
     paid = client.post(f"/payer/{token}", data=form)
     assert paid.status_code == 200
     assert "Payé" in paid.text
@@ -328,7 +328,13 @@ def test_check_in_from_her_phone_once_the_order_is_ready(
     target = _checkout(client, shop)
     key = _key(client.get(target).text)
     client.post(
-        target, data={"idempotency_key": key, "number": CARD_OK, "expiry": "12/34", "cvc": "123"}
+        target,
+        data={
+            "idempotency_key": key,
+            "number": CARD_OK,
+            "expiry": card_expiry_field(),
+            "cvc": "123",
+        },
     )
     order_id = target.split("/")[2]
     with UnitOfWork(db) as uow:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
-from tests.conftest import Shop
+from tests.conftest import Shop, in_paris
 
 from parcours.carts import service as carts
 from parcours.carts.models import TouchpointKind
@@ -57,7 +57,8 @@ def _camille(db: Database, shop: Shop, *, personalisation: bool) -> str:
             wording_version="v1",
             at=now - timedelta(days=30),
         )
-        yesterday = now - timedelta(days=1)
+        # Yesterday afternoon in Paris: "hier" on the page, whatever the hour of the run.
+        yesterday = in_paris(15, days=-1)
         for minutes, channel in ((0, "web"), (20, "app")):
             tracking.record_domain_event(
                 uow=uow,

@@ -9,7 +9,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 from playwright.sync_api import Page, expect
-from tests.conftest import Shop
+from tests.conftest import Shop, sandbox_card
 
 from parcours.core.auth.models import KeyKind
 from parcours.core.db import Database
@@ -17,7 +17,6 @@ from parcours.core.uow import UnitOfWork
 from parcours.inventory import service as inventory
 from parcours.orders import service as orders
 
-CARD = {"number": "4242424242424242", "exp_month": 12, "exp_year": 2031, "cvc": "123"}
 ADDRESS = {
     "name": "Jeanne Martin",
     "line1": "5 rue Oberkampf",
@@ -51,7 +50,7 @@ def place_online(
         headers=headers,
     )
     assert placed.status_code == 201, placed.text
-    token = client.post("/v1/payments/test-provider/tokens", json=CARD, headers=headers)
+    token = client.post("/v1/payments/test-provider/tokens", json=sandbox_card(), headers=headers)
     paid = client.post(
         f"/v1/orders/{placed.json()['id']}/payments",
         json={"method": "card", "token": token.json()["token"]},

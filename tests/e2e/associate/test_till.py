@@ -14,7 +14,7 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
-from tests.conftest import Shop
+from tests.conftest import Shop, sandbox_card
 
 from parcours.core.auth.models import KeyKind
 from parcours.core.clock import utcnow
@@ -273,7 +273,7 @@ def test_pay_by_link_on_her_phone(
     with httpx.Client(base_url=live_server) as phone:
         card: Any = phone.post(
             "/v1/payments/test-provider/tokens",
-            json={"number": "4242424242424242", "exp_month": 12, "exp_year": 2030, "cvc": "123"},
+            json=sandbox_card(),
             headers=publishable,
         )
         assert card.status_code == 201, card.text

@@ -10,7 +10,7 @@ from pathlib import Path
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, expect
 from tests.carts.conftest import mailed_code
-from tests.conftest import Shop
+from tests.conftest import Shop, card_expiry_field
 
 from parcours.core.db import Database
 from parcours.core.uow import UnitOfWork
@@ -113,7 +113,7 @@ def test_sign_in_and_pay_link_on_a_desktop(
         expect(page.get_by_text("59,90 €", exact=True)).to_be_visible()
         screenshot(page, f"storefront-pay-link-{name}")
     phone.get_by_label("Numéro de carte").fill("4242 4242 4242 4242")
-    phone.get_by_label("Date d'expiration (MM/AA)").fill("12/34")
+    phone.get_by_label("Date d'expiration (MM/AA)").fill(card_expiry_field())
     phone.get_by_label("Cryptogramme (3 ou 4 chiffres)").fill("123")
     phone.get_by_role("button", name="Payer 59,90 €").click()
     expect(phone.get_by_role("heading", name="Payé")).to_be_visible()

@@ -12,7 +12,7 @@ from pathlib import Path
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, expect
 from tests.carts.conftest import mailed_code
-from tests.conftest import Shop
+from tests.conftest import Shop, card_expiry_field
 
 from parcours.core.db import Database
 
@@ -133,7 +133,7 @@ def test_phone_checkout_and_a_declined_card(
     screenshot(phone, "storefront-checkout-phone")
     phone.get_by_role("button", name="Valider la commande").click()
     phone.get_by_label("Numéro de carte").fill("4000 0000 0000 0002")
-    phone.get_by_label("Date d'expiration (MM/AA)").fill("12/34")
+    phone.get_by_label("Date d'expiration (MM/AA)").fill(card_expiry_field())
     phone.get_by_label("Cryptogramme (3 ou 4 chiffres)").fill("123")
     phone.get_by_role("button", name=re.compile("^Payer")).click()
     expect(phone.get_by_role("alert")).to_contain_text("Paiement refusé par votre banque")
