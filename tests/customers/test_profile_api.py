@@ -111,6 +111,57 @@ def test_associates_see_emails_and_phones_masked(
     assert values == {"email": "jeanne@example.com", "phone": "+33612345678"}
 
 
+def test_marketers_see_emails_and_phones_masked_in_every_answer(
+    client: TestClient,
+    db: Database,
+    secret_headers: dict[str, str],
+    staff_client: Callable[..., TestClient],
+    send: Callable[[KeySource, list[dict[str, Any]]], None],
+) -> None:
+    send(
+        KeySource.WEB,
+        [
+            {
+                "type": "identify",
+                "anonymousId": "a-mkt",
+                "userId": "u-mkt",
+                "traits": {"email": "jeanne@example.com", "first_name": "Jeanne"},
+            },
+            {
+                "type": "track",
+                "anonymousId": "a-mkt",
+                "event": "Newsletter Subscribed",
+                "properties": {"email": "jeanne@example.com", "form": {"phone": "0612345678"}},
+            },
+        ],
+    )
+    tasks.run_identity_projection(db, settle_seconds=0)
+    made = client.post(
+        "/v1/customers/identify",
+        json={"user_id": "u-mkt", "phone": "06 12 34 56 78", "channel": "till"},
+        headers=secret_headers,
+    ).json()
+    marketer = staff_client(Role.MARKETER)
+    answers = [
+        marketer.get(f"/v1/customers/{made['id']}"),
+        marketer.get("/v1/customers", params={"email": "jeanne@example.com"}),
+        marketer.get("/v1/customers", params={"phone": "0612345678"}),
+    ]
+    for answer in answers:
+        assert answer.status_code == 200, answer.text
+        assert "jeanne@example.com" not in answer.text
+        assert "612345678" not in answer.text
+    body = answers[0].json()
+    values = {i["kind"]: i["value"] for i in body["identifiers"]}
+    assert values["email"] == "j***@example.com"
+    assert values["phone"] == "+33*******78"
+    assert body["traits"]["first_name"] == "Jeanne"
+    assert answers[1].json()["items"][0]["id"] == made["id"]
+    # The same masking as the associate's screens and the back office's lists.
+    manager = staff_client(Role.MANAGER).get(f"/v1/customers/{made['id']}")
+    assert "jeanne@example.com" in manager.text
+
+
 def test_who_may_do_what(
     client: TestClient,
     secret_headers: dict[str, str],

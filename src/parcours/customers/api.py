@@ -1,16 +1,16 @@
 """JSON routes of customers: the profile 360, lookups, server-side identify, merges, consents,
 and the data-subject requests (export, erasure).
 
-Customer data is personal data: reading it takes ``CUSTOMERS_READ`` (associates see emails and
-phones masked), changing it (notes included) ``CUSTOMERS_WRITE``, and the data-subject
-requests — export everything, erase everything — ``CUSTOMERS_ERASE`` (admins and server keys
-only).
+Customer data is personal data: reading it takes ``CUSTOMERS_READ`` (associates and marketers
+see emails and phones masked), changing it (notes included) ``CUSTOMERS_WRITE``, and the
+data-subject requests — export everything, erase everything — ``CUSTOMERS_ERASE`` (admins and
+server keys only).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, status
 from fastapi.responses import JSONResponse
@@ -72,8 +72,35 @@ def _actor(principal: Principal) -> str:
     return principal.id or principal.kind
 
 
+#: Staff who see emails and phones masked, as their screens show them: associates (enough to
+#: confirm with the person) and marketers (they target segments, never write to one person).
+_MASKED_ROLES = frozenset({Role.ASSOCIATE, Role.MARKETER})
+#: Keys under which traits and event properties carry contact details, at any depth.
+_CONTACT_KEYS = {"email": IdentifierKind.EMAIL, "phone": IdentifierKind.PHONE}
+
+
 def _masks(principal: Principal) -> bool:
-    return principal.kind == "staff" and principal.role is Role.ASSOCIATE
+    return principal.kind == "staff" and principal.role in _MASKED_ROLES
+
+
+def _masked_values(values: dict[str, Any]) -> dict[str, Any]:
+    """``values`` with every email and phone masked like an identifier (nested objects too)."""
+    masked: dict[str, Any] = {}
+    for key, value in values.items():
+        kind = _CONTACT_KEYS.get(key.lower())
+        if kind is not None and isinstance(value, str):
+            masked[key] = service.mask_identifier(kind, value)
+        elif isinstance(value, dict):
+            masked[key] = _masked_values(value)
+        elif isinstance(value, list):
+            masked[key] = [_masked_values(v) if isinstance(v, dict) else v for v in value]
+        else:
+            masked[key] = value
+    return masked
+
+
+def _shown(values: dict[str, Any], *, masked: bool) -> dict[str, Any]:
+    return _masked_values(values) if masked else dict(values)
 
 
 def _identifier_read(identifier: Identifier, *, masked: bool) -> IdentifierRead:
@@ -97,7 +124,7 @@ def _summary(uow: UnitOfWork, profile: Profile, principal: Principal) -> Custome
     masked = _masks(principal)
     return CustomerSummary(
         id=profile.id,
-        traits=dict(profile.traits),
+        traits=_shown(profile.traits, masked=masked),
         identifiers=[
             _identifier_read(i, masked=masked)
             for i in service.identifiers_of(uow=uow, profile_id=profile.id)
@@ -201,7 +228,7 @@ def get_customer(
     activity = view.activity
     return CustomerRead(
         id=view.profile.id,
-        traits=dict(view.profile.traits),
+        traits=_shown(view.profile.traits, masked=masked),
         identifiers=[_identifier_read(i, masked=masked) for i in view.identifiers],
         created_at=view.profile.created_at,
         updated_at=view.profile.updated_at,
@@ -215,7 +242,7 @@ def get_customer(
                 channel=e.channel,
                 store_id=e.store_id,
                 timestamp=e.timestamp,
-                properties=dict(e.properties),
+                properties=_shown(e.properties, masked=masked),
             )
             for e in view.latest_events
         ],

@@ -1,7 +1,8 @@
 """Input and output shapes of customers: identify, the profile 360, consents, merges, erasure,
 notes.
 
-Inputs refuse unknown fields. Emails and phones are shown masked to store associates.
+Inputs refuse unknown fields. Emails and phones are shown masked to store associates and
+marketers.
 """
 
 from __future__ import annotations
