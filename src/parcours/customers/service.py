@@ -14,11 +14,13 @@ here logs an email, a phone number or a trait: logs and event payloads carry ids
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
+import math
 import secrets
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import phonenumbers
@@ -55,6 +57,8 @@ from parcours.customers.models import (
     SignInCode,
 )
 from parcours.tracking import service as tracking
+from parcours.tracking.ingest import SIGNED_IN_CONTEXT
+from parcours.tracking.normalise import CLIENT_SOURCES, is_unverified_order_claim
 
 log = logging.getLogger("parcours.customers")
 
@@ -89,6 +93,7 @@ _TRAIT_VERIFIED: dict[str, IdentifierKind] = {
 }
 MAX_IDENTIFIER_LENGTH = 200
 MAX_TRAITS = 100
+MAX_TRAITS_BYTES = 16 * 1024
 
 #: Marketing purposes and the one channel each allows: ``can_contact`` checks both.
 CONTACT_CHANNELS: dict[ConsentPurpose, str] = {
@@ -101,6 +106,11 @@ _CONTACT_POINTS: dict[str, IdentifierKind] = {"email": K.EMAIL, "sms": K.PHONE}
 
 ANONYMISE = "anonymise"
 DROP = "drop"
+
+#: A consent's time may run this far ahead of ours (a till's clock), no further.
+CONSENT_CLOCK_SKEW = timedelta(minutes=5)
+#: No consent recorded here predates this (the GDPR's consent rules are from 2016).
+CONSENT_EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 class Gone(DomainError):
@@ -233,10 +243,34 @@ def _claims(
     return claims
 
 
+def check_traits(traits: Mapping[str, Any]) -> None:
+    """Refuse (422) traits no export could write back: NaN or Infinity anywhere (JSON has no
+    such numbers), more than :data:`MAX_TRAITS` keys, or over :data:`MAX_TRAITS_BYTES` of
+    JSON."""
+    if len(traits) > MAX_TRAITS:
+        raise InvalidInput(
+            f"a person holds at most {MAX_TRAITS} traits", code="too_many_traits", limit=MAX_TRAITS
+        )
+    try:
+        size = len(json.dumps(traits, allow_nan=False, separators=(",", ":")).encode())
+    except ValueError:
+        raise InvalidInput(
+            "traits hold NaN or Infinity: JSON numbers are finite", code="non_finite_number"
+        ) from None
+    except TypeError:
+        raise InvalidInput("traits must be plain JSON values", code="invalid_traits") from None
+    if size > MAX_TRAITS_BYTES:
+        raise InvalidInput(
+            f"traits are limited to {MAX_TRAITS_BYTES // 1024} KiB of JSON",
+            code="traits_too_large",
+            limit=MAX_TRAITS_BYTES,
+        )
+
+
 def _plain_traits(traits: Mapping[str, Any]) -> dict[str, Any]:
     """Traits without the identifiers (kept in their own table) and verification flags."""
     skip = set(_TRAIT_IDENTIFIERS) | set(_TRAIT_VERIFIED) | {"userId", "user_id", "anonymousId"}
-    return {k: v for k, v in list(traits.items())[:MAX_TRAITS] if k not in skip}
+    return {k: v for k, v in traits.items() if k not in skip}
 
 
 # --- names and the associate's search ----------------------------------------------------------
@@ -550,14 +584,22 @@ def identify(
     verified: Iterable[IdentifierKind] = (),
     trusted: bool = False,
     rules: IdentityRules = DEFAULT_RULES,
+    claim: bool = False,
+    signed_in: SignedIn | None = None,
 ) -> Profile:
     """Find (or create) the profile these identifiers belong to, link the new ones, merge the
     profiles they reveal to be one person when the rules allow it, and store the traits.
 
     ``trusted``: the caller is a server, whose ``email_verified`` / ``phone_verified`` traits are
-    believed; ``verified`` names kinds the caller verified itself."""
+    believed; ``verified`` names kinds the caller verified itself.
+
+    ``claim``: a client source (a browser, an app) sent it, with a key anyone can read: it may
+    not touch a profile holding a verified identifier, move a device with history, nor merge a
+    profile with activity — unless ``signed_in`` (the shopper session it came with) is that
+    person's. See "Claims" in docs/customers.md."""
     at = at or utcnow()
     traits = traits or {}
+    check_traits(traits)
     claims = _claims(
         anonymous_id=anonymous_id,
         user_id=user_id,
@@ -579,7 +621,8 @@ def identify(
         pending: list[DomainEvent] = []
         try:
             with uow.session.begin_nested():
-                target, new_profile = _resolve(uow, claims, traits, rules, at, pending)
+                guard = _Guard.of(uow, claim=claim, signed_in=signed_in)
+                target, new_profile = _resolve(uow, claims, traits, rules, at, pending, guard)
             break
         except IdentityRaced:
             if attempt == RACE_RETRIES - 1:
@@ -590,6 +633,87 @@ def identify(
     return target
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class SignedIn:
+    """The signed-in shopper session a client's identify came with (stamped by the collection
+    API from her session cookie or token, never taken from the message)."""
+
+    profile_id: str
+    anonymous_id: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Guard:
+    """What an identify may change: everything for a server; for a client's claim, nothing of
+    a verified or active person but the signed-in shopper's own."""
+
+    claim: bool
+    own_profiles: frozenset[str] = frozenset()
+    own_anonymous_id: str | None = None
+
+    @classmethod
+    def of(cls, uow: UnitOfWork, *, claim: bool, signed_in: SignedIn | None) -> _Guard:
+        if not claim or signed_in is None:
+            return cls(claim=claim)
+        try:
+            own = resolve_profile(uow=uow, profile_id=signed_in.profile_id)
+        except NotFound:
+            return cls(claim=True)
+        if own.erased_at is not None:
+            return cls(claim=True)
+        cluster = frozenset({own.id, *merged_profile_ids(uow=uow, profile_id=own.id)})
+        return cls(claim=True, own_profiles=cluster, own_anonymous_id=signed_in.anonymous_id)
+
+    def holds_back(self, uow: UnitOfWork, profile: Profile, *, taken_from: bool) -> str | None:
+        """Why a claim must leave this found profile alone, or ``None``: it holds a verified
+        identifier, or it has a history and would be merged or lose a device id
+        (``taken_from``)."""
+        if not self.claim or profile.id in self.own_profiles:
+            return None
+        if _holds_verified(uow, profile.id):
+            return "unverified_claim"
+        if taken_from and _has_activity(uow, profile.id):
+            return "active_profile"  # neither merged nor robbed of its device ids
+        return None
+
+    def may_link_device(self, uow: UnitOfWork, target: Profile, claim: Claim) -> bool:
+        """On a signed-in shopper's claim, a device id other than her session's own joins her
+        profile only when it has no history: another device's orders and events stay its own."""
+        if not self.claim or target.id not in self.own_profiles:
+            return True
+        if claim.kind is K.ANONYMOUS_ID and claim.value == self.own_anonymous_id:
+            return True
+        return claim.kind is not K.ANONYMOUS_ID or not tracking.has_history(
+            uow=uow, anonymous_id=claim.value
+        )
+
+
+def _holds_verified(uow: UnitOfWork, profile_id: str) -> bool:
+    return (
+        uow.session.scalar(
+            select(Identifier.id)
+            .where(Identifier.profile_id == profile_id, Identifier.verified.is_(True))
+            .limit(1)
+        )
+        is not None
+    )
+
+
+def _has_activity(uow: UnitOfWork, profile_id: str) -> bool:
+    """Events, consents or an identifier beyond device ids: someone's history, not a blank."""
+    if any(
+        i.kind not in (K.ANONYMOUS_ID.value, K.DEVICE_ID.value)
+        for i in identifiers_of(uow=uow, profile_id=profile_id)
+    ):
+        return True
+    consent = uow.session.scalar(
+        select(ConsentRecord.id).where(ConsentRecord.profile_id == profile_id).limit(1)
+    )
+    if consent is not None:
+        return True
+    return tracking.has_history(uow=uow, profile_id=profile_id)
+
+
 def _resolve(
     uow: UnitOfWork,
     claims: Sequence[Claim],
@@ -597,6 +721,7 @@ def _resolve(
     rules: IdentityRules,
     at: datetime,
     pending: list[DomainEvent],
+    guard: _Guard,
 ) -> tuple[Profile, bool]:
     """One attempt of :func:`identify`: the profile, and whether it is new."""
     existing = {
@@ -615,21 +740,44 @@ def _resolve(
 
     target: Profile | None = None
     view_claims = list(claims)
+    held_back: set[tuple[str, str]] = set()
     for claim in claims:  # in priority order: the best-identified profile survives
         found = existing.get(claim.key)
         if found is None or found.profile_id not in kinds_found_by:
             continue
         profile = resolve_profile(uow=uow, profile_id=found.profile_id)
         movable_only = kinds_found_by.pop(found.profile_id) <= rules.movable_kinds
+        if target is not None and target.id == profile.id:
+            continue
         theirs = _view(identifiers_of(uow=uow, profile_id=profile.id))
         ours = _view(
             [*view_claims, *(identifiers_of(uow=uow, profile_id=target.id) if target else ())]
         )
         broken = _rule_broken(ours, theirs, rules)
-        if target is None and (broken is None or not movable_only):
-            target = profile
+        becomes_target = target is None and (broken is None or not movable_only)
+        why = guard.holds_back(uow, profile, taken_from=not becomes_target)
+        if why is not None:
+            # A claim about someone else's verified or active profile: it keeps its identifiers
+            # and traits; what the claim adds goes elsewhere.
+            mine = {
+                c.key
+                for c in claims
+                if (row := existing.get(c.key)) and row.profile_id == found.profile_id
+            }
+            held_back |= mine
+            view_claims = [c for c in view_claims if c.key not in mine]
+            if why == "unverified_claim":
+                _record_conflict(
+                    uow,
+                    profile_id=profile.id,
+                    other_profile_id=None,
+                    reason=why,
+                    kind=claim.kind.value,
+                    at=at,
+                )
             continue
-        if target is not None and target.id == profile.id:
+        if becomes_target:
+            target = profile
             continue
         if broken is None and target is not None:
             _merge(
@@ -661,11 +809,19 @@ def _resolve(
 
     new_profile = target is None
     if target is None:
+        if held_back and all(c.key in held_back for c in claims):
+            raise InvalidInput(
+                "this claim names only people it may not speak for", code="claim_refused"
+            )
         target = _new_profile(uow, at)
-    linked = _link_claims(uow, target, claims, existing, rules, at)
+    to_link = [
+        c for c in claims if c.key not in held_back and guard.may_link_device(uow, target, c)
+    ]
+    linked = _link_claims(uow, target, to_link, existing, rules, at)
 
     plain = _plain_traits(traits)
     if plain:
+        check_traits({**target.traits, **plain})
         target.traits = {**target.traits, **plain}
         _refresh_search_name(target)
     target.updated_at = max(target.updated_at, at)
@@ -735,9 +891,11 @@ def alias(
     channel: str = "web",
     at: datetime | None = None,
     rules: IdentityRules = DEFAULT_RULES,
+    claim: bool = False,
+    signed_in: SignedIn | None = None,
 ) -> Profile:
     """Say that ``previous_id`` (an anonymous id, or an earlier user id) and ``user_id`` are
-    the same person."""
+    the same person. ``claim``, ``signed_in``: as for :func:`identify`."""
     at = at or utcnow()
     previous = uow.session.scalar(
         select(Identifier).where(
@@ -752,8 +910,13 @@ def alias(
             channel=channel,
             at=at,
             rules=rules,
+            claim=claim,
+            signed_in=signed_in,
         )
     profile = resolve_profile(uow=uow, profile_id=previous.profile_id)
+    guard = _Guard.of(uow, claim=claim, signed_in=signed_in)
+    if guard.holds_back(uow, profile, taken_from=False):
+        raise InvalidInput("this alias names a person it may not speak for", code="claim_refused")
     current = uow.session.scalar(
         select(Identifier).where(
             Identifier.kind == K.USER_ID.value, Identifier.value == user_id.strip()
@@ -761,15 +924,19 @@ def alias(
     )
     if current is None:
         # An alias is the one way a profile gets a second user id: the caller says so.
-        claim = Claim(K.USER_ID, user_id.strip())
+        second = Claim(K.USER_ID, user_id.strip())
         _link_claims(
-            uow, profile, [claim], {}, dataclasses.replace(rules, unique_kinds=frozenset()), at
+            uow, profile, [second], {}, dataclasses.replace(rules, unique_kinds=frozenset()), at
         )
         tracking.assign_profile(
-            uow=uow, profile_id=profile.id, user_ids=[claim.value], only_unassigned=True
+            uow=uow, profile_id=profile.id, user_ids=[second.value], only_unassigned=True
         )
     elif current.profile_id != profile.id:
         other = resolve_profile(uow=uow, profile_id=current.profile_id)
+        if guard.holds_back(uow, other, taken_from=True):
+            raise InvalidInput(
+                "this alias names a person it may not speak for", code="claim_refused"
+            )
         # The two user ids are the alias's own claim; every other rule still holds.
         relaxed = dataclasses.replace(rules, unique_kinds=rules.unique_kinds - {K.USER_ID})
         broken = _rule_broken(
@@ -991,9 +1158,21 @@ def record_consent(
     events_without_consent: str = ANONYMISE,
 ) -> ConsentRecord:
     """Append a grant or a withdrawal. Withdrawing analytics consent strips the person's
-    identifiers from the events already stored (the event store keeps anonymous facts)."""
+    identifiers from the events already stored (the event store keeps anonymous facts).
+
+    ``at`` (when the person said so, if not now) is refused (422) in the future beyond
+    :data:`CONSENT_CLOCK_SKEW` or before :data:`CONSENT_EARLIEST`. It is the record's date only:
+    what is current is the latest record *written* (see :func:`current_consents`)."""
     profile = get_live_profile(uow=uow, profile_id=profile_id)
     purpose = ConsentPurpose(purpose)
+    now = utcnow()
+    when = now if at is None else as_utc(at)
+    if when > now + CONSENT_CLOCK_SKEW or when < CONSENT_EARLIEST:
+        raise InvalidInput(
+            f"a consent's time must be between {CONSENT_EARLIEST.date().isoformat()} and "
+            f"{int(CONSENT_CLOCK_SKEW.total_seconds() // 60)} minutes from now",
+            code="consent_time_out_of_range",
+        )
     record = ConsentRecord(
         id=new_id("cns"),
         profile_id=profile.id,
@@ -1001,7 +1180,7 @@ def record_consent(
         granted=granted,
         channel=channel,
         wording_version=wording_version,
-        recorded_at=at or utcnow(),
+        recorded_at=when,
         recorded_by=by,
     )
     uow.session.add(record)
@@ -1014,6 +1193,51 @@ def record_consent(
         )
     )
     return record
+
+
+def record_guest_consent(
+    *,
+    uow: UnitOfWork,
+    anonymous_id: str,
+    purpose: ConsentPurpose,
+    granted: bool,
+    channel: str,
+    wording_version: str,
+    events_without_consent: str = ANONYMISE,
+) -> ConsentRecord | None:
+    """A guest's answer (the cookie banner), kept on the profile of her session's device id so
+    that it follows her when she signs in (signing in merges that profile into hers, consents
+    included). Nothing is recorded when the device id already belongs to someone known: a
+    guest never speaks for a profile. Returns the record, or ``None`` when nothing changed."""
+    row = uow.session.scalar(
+        select(Identifier).where(
+            Identifier.kind == K.ANONYMOUS_ID.value, Identifier.value == anonymous_id
+        )
+    )
+    if row is None:
+        profile = identify(uow=uow, anonymous_id=anonymous_id, channel=channel)
+    else:
+        profile = resolve_profile(uow=uow, profile_id=row.profile_id)
+        others = [
+            i
+            for i in identifiers_of(uow=uow, profile_id=profile.id)
+            if i.kind not in (K.ANONYMOUS_ID.value, K.DEVICE_ID.value)
+        ]
+        if others or profile.erased_at is not None:
+            return None
+    was = current_consents(uow=uow, profile_id=profile.id).get(purpose)
+    if was is not None and was.granted == granted:
+        return None
+    return record_consent(
+        uow=uow,
+        profile_id=profile.id,
+        purpose=purpose,
+        granted=granted,
+        channel=channel,
+        wording_version=wording_version,
+        by="guest",
+        events_without_consent=events_without_consent,
+    )
 
 
 def _withhold_events(uow: UnitOfWork, profile: Profile, mode: str) -> int:
@@ -1034,12 +1258,14 @@ def _withhold_events(uow: UnitOfWork, profile: Profile, mode: str) -> int:
 
 
 def current_consents(*, uow: UnitOfWork, profile_id: str) -> dict[ConsentPurpose, ConsentRecord]:
-    """The latest record per purpose: what the person says today."""
+    """The last record written per purpose: what the person says today. Records are ordered by
+    id (ids sort in the order they were made), never by the time a caller claimed: a grant
+    dated 2099 does not outlive the withdrawal written after it."""
     current: dict[ConsentPurpose, ConsentRecord] = {}
     for record in uow.session.scalars(
         select(ConsentRecord)
         .where(ConsentRecord.profile_id == profile_id)
-        .order_by(ConsentRecord.recorded_at, ConsentRecord.id)
+        .order_by(ConsentRecord.id)
     ):
         current[ConsentPurpose(record.purpose)] = record
     return current
@@ -1143,7 +1369,8 @@ def latest_events(
     found: list[tracking.StoredEvent] = []
     for pid in profile_ids:
         page, _ = tracking.events_of_profile(uow=uow, profile_id=pid, limit=limit)
-        found.extend(page)
+        # A browser saying "Order Completed" is no order of hers: the orders context says so.
+        found.extend(e for e in page if not is_unverified_order_claim(e.source, e.event))
     found.sort(key=lambda e: (e.timestamp, e.id), reverse=True)
     return found[:limit]
 
@@ -1279,6 +1506,25 @@ def _row(obj: Any, *fields: str) -> dict[str, Any]:
     return {name: to_jsonable_python(getattr(obj, name)) for name in fields}
 
 
+def _finite(value: Any) -> Any:
+    """``value`` with NaN and infinities as ``null``: a row stored before they were refused
+    must not make the export fail (JSON has no such numbers)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return value
+
+
+def _exported_event(event: tracking.StoredEvent) -> dict[str, Any]:
+    document: dict[str, Any] = to_jsonable_python(dataclasses.asdict(event))
+    # Everything held is exported, an order a browser claimed too, marked for what it is.
+    document["unverified_claim"] = is_unverified_order_claim(event.source, event.event)
+    return document
+
+
 def export_profile(
     *, uow: UnitOfWork, profile_id: str, at: datetime | None = None
 ) -> dict[str, Any]:
@@ -1295,7 +1541,7 @@ def export_profile(
             page, cursor = tracking.events_of_profile(
                 uow=uow, profile_id=pid, limit=200, cursor=cursor
             )
-            events.extend(to_jsonable_python(dataclasses.asdict(e)) for e in page)
+            events.extend(_exported_event(e) for e in page)
             if cursor is None:
                 break
     history = list(
@@ -1340,7 +1586,8 @@ def export_profile(
         "events": events,
     }
     log.info("customer data exported", extra={"profile_id": profile.id, "events": len(events)})
-    return document
+    finite: dict[str, Any] = _finite(document)
+    return finite
 
 
 def erase_profile(
@@ -1471,7 +1718,22 @@ def _device_id(context: Mapping[str, Any]) -> str | None:
     return None
 
 
+def _signed_in_of(context: Mapping[str, Any]) -> SignedIn | None:
+    """The shopper session the collection API found with the message (its stamp only)."""
+    stamp = context.get(SIGNED_IN_CONTEXT)
+    if not isinstance(stamp, Mapping):
+        return None
+    profile_id, anonymous_id = stamp.get("profile_id"), stamp.get("anonymous_id")
+    if isinstance(profile_id, str) and isinstance(anonymous_id, str):
+        return SignedIn(profile_id=profile_id, anonymous_id=anonymous_id)
+    return None
+
+
 def _apply_identity_event(uow: UnitOfWork, stored: tracking.StoredEvent) -> None:
+    # A browser's, an app's or a kiosk's word is a claim; the shop's servers and tills are
+    # trusted (their keys never leave the shop).
+    claim = stored.source in CLIENT_SOURCES
+    signed_in = _signed_in_of(stored.context or {}) if claim else None
     if stored.type == "identify":
         identify(
             uow=uow,
@@ -1482,6 +1744,8 @@ def _apply_identity_event(uow: UnitOfWork, stored: tracking.StoredEvent) -> None
             channel=stored.channel,
             at=stored.timestamp,
             trusted=stored.source == "server",
+            claim=claim,
+            signed_in=signed_in,
         )
     elif stored.type == "alias" and stored.previous_id and stored.user_id:
         alias(
@@ -1490,6 +1754,8 @@ def _apply_identity_event(uow: UnitOfWork, stored: tracking.StoredEvent) -> None
             user_id=stored.user_id,
             channel=stored.channel,
             at=stored.timestamp,
+            claim=claim,
+            signed_in=signed_in,
         )
 
 

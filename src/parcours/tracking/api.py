@@ -30,12 +30,14 @@ from parcours.tracking.committer import CommitFailed, GroupCommitter
 from parcours.tracking.ingest import (
     MAX_BATCH_BYTES,
     MESSAGE_TYPES,
+    SIGNED_IN_CONTEXT,
     Decoded,
     IngestionError,
     build_row,
     decode_body,
     messages_of,
 )
+from parcours.tracking.normalise import CLIENT_SOURCES
 
 _BASIC_CHALLENGE = {"WWW-Authenticate": 'Basic realm="parcours"'}
 
@@ -252,6 +254,8 @@ async def _ingest(request: Request, principal: Principal, kind: str) -> dict[str
         where = f"message {exc.index}: " if exc.index is not None and kind == "batch" else ""
         extra: dict[str, Any] = {"index": exc.index} if exc.index is not None else {}
         raise TrackingRejected(where + exc.detail, code=exc.code, **extra) from None
+    if source in CLIENT_SOURCES and any(row["type"] in ("identify", "alias") for row in rows):
+        await _stamp_signed_in(request, rows)
     if rows:
         try:
             await ingestion.committer.submit(rows)
@@ -261,6 +265,33 @@ async def _ingest(request: Request, principal: Principal, kind: str) -> dict[str
                 headers={"Retry-After": "1"},
             ) from None
     return {"success": True}
+
+
+def _signed_in_session(db: Database, token: str) -> dict[str, str] | None:
+    from parcours.customers import shoppers  # customers builds on tracking: read it late
+
+    with UnitOfWork(db, read_only=True) as uow:
+        session = shoppers.find_shopper_session(uow=uow, token=token)
+        if session is None or session.profile_id is None:
+            return None
+        return {"profile_id": session.profile_id, "anonymous_id": session.anonymous_id}
+
+
+async def _stamp_signed_in(request: Request, rows: list[dict[str, Any]]) -> None:
+    """A browser's identify is a claim; sent with her signed-in shopper session (its cookie or
+    ``X-Shopper-Token``) it speaks for her, and the identity projector may apply it to her
+    verified profile. The stamp is the server's: ``build_row`` drops a client's own."""
+    from parcours.customers.http import shopper_token
+
+    token = shopper_token(request)
+    if not token:
+        return
+    signed_in = await run_in_threadpool(_signed_in_session, request.app.state.db, token)
+    if signed_in is None:
+        return
+    for row in rows:
+        if row["type"] in ("identify", "alias"):
+            row["context"] = {**row["context"], SIGNED_IN_CONTEXT: signed_in}
 
 
 _MESSAGE_SCHEMA: dict[str, Any] = {

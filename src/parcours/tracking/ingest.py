@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -46,8 +47,24 @@ class Decoded:
     size: int  # bytes of JSON after decompression
 
 
+#: Set by the collection API, never by a client: the signed-in shopper session an identify was
+#: sent from (``{"profile_id", "anonymous_id"}``). A client's own value under this key is dropped.
+SIGNED_IN_CONTEXT = "parcoursSignedIn"
+
+
+class _NonFinite(ValueError):
+    pass
+
+
 def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")  # NaN and Infinity: no database stores them
+    raise _NonFinite(f"{name} is not JSON")  # NaN and Infinity: no database stores them
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise _NonFinite(f"{text} is too large for a number")  # 1e999 reads as Infinity
+    return value
 
 
 def decode_body(raw: bytes, content_encoding: str | None, *, limit: int) -> Decoded:
@@ -78,7 +95,11 @@ def decode_body(raw: bytes, content_encoding: str | None, *, limit: int) -> Deco
             "json_too_deep", f"arrays and objects may nest at most {MAX_JSON_DEPTH} levels"
         )
     try:
-        payload = json.loads(data, parse_constant=_refuse_constant)
+        payload = json.loads(data, parse_constant=_refuse_constant, parse_float=_finite_float)
+    except _NonFinite:
+        raise IngestionError(
+            "non_finite_number", "the body holds NaN or Infinity: JSON numbers are finite"
+        ) from None
     except (ValueError, UnicodeDecodeError):
         raise IngestionError("invalid_json", "the body is not valid JSON") from None
     if not isinstance(payload, dict):
@@ -284,6 +305,8 @@ def build_row(
     properties = _object(message.get("properties"), "properties", index)
     traits = _object(message.get("traits"), "traits", index)
     context = _object(message.get("context"), "context", index)
+    if SIGNED_IN_CONTEXT in context:  # only the collection API says who is signed in
+        context = {k: v for k, v in context.items() if k != SIGNED_IN_CONTEXT}
     if message.get("integrations") is not None:
         context = {
             **context,

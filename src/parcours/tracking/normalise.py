@@ -24,6 +24,24 @@ CHANNELS = (
     "server",
 )
 
+#: Sources whose write key ships inside software the public runs (a web page, a phone app, a
+#: kiosk): anyone can read the key and send anything with it. What these sources say about a
+#: person is a claim (see docs/customers.md); servers (secret keys, ``server`` write keys) and
+#: the tills the shop manages are trusted.
+CLIENT_SOURCES = frozenset({"web", "app", "kiosk"})
+
+#: Facts about money only the shop's servers know. Sent from a client source they are the
+#: browser's word (an analytics conversion), never an order of the person.
+ORDER_FACT_EVENTS = frozenset(
+    {"Order Completed", "Order Updated", "Order Refunded", "Order Cancelled"}
+)
+
+
+def is_unverified_order_claim(source: str, event: str | None) -> bool:
+    """An order event sent by a client source: shown as a claim, never as her order."""
+    return source in CLIENT_SOURCES and event in ORDER_FACT_EVENTS
+
+
 #: Segment e-commerce spec v2 event names.
 V2_EVENTS = (
     "Products Searched",

@@ -11,17 +11,25 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, delete, func, or_, select, update
+from sqlalchemy import Select, and_, case, delete, func, or_, select, update
 
 from parcours.core.clock import as_utc, utcnow
 from parcours.core.errors import InvalidInput
 from parcours.core.pagination import decode_cursor, encode_cursor
 from parcours.core.uow import UnitOfWork
 from parcours.tracking.models import DOMAIN_SOURCE_KEY, ErasedEvent, Event
-from parcours.tracking.normalise import CHANNELS, normalise_event_name, strip_personal_data
+from parcours.tracking.normalise import (
+    CHANNELS,
+    CLIENT_SOURCES,
+    ORDER_FACT_EVENTS,
+    normalise_event_name,
+    strip_personal_data,
+)
 from parcours.tracking.store import insert_ignoring_duplicates, new_event_ids
 
 EVENT_TYPES = ("track", "identify", "page", "screen", "group", "alias")
+#: How a person's activity names an order event a client source sent (see ORDER_FACT_EVENTS).
+UNVERIFIED_CLAIM_SUFFIX = "(unverified claim)"
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -216,20 +224,30 @@ def events_of_profile(
 
 def profile_activity(*, uow: UnitOfWork, profile_id: str) -> dict[str, Any]:
     """First and last seen per channel and counts per event name, from one grouped query."""
+    claimed = case(
+        (
+            and_(Event.source.in_(CLIENT_SOURCES), Event.event.in_(ORDER_FACT_EVENTS)),
+            True,
+        ),
+        else_=False,
+    )
     rows = uow.session.execute(
         select(
             Event.channel,
             func.coalesce(Event.event, Event.type),
+            claimed,
             func.count(),
             func.min(Event.timestamp),
             func.max(Event.timestamp),
         )
         .where(Event.profile_id == profile_id)
-        .group_by(Event.channel, func.coalesce(Event.event, Event.type))
+        .group_by(Event.channel, func.coalesce(Event.event, Event.type), claimed)
     ).all()
     channels: dict[str, dict[str, Any]] = {}
     counts: dict[str, int] = {}
-    for channel, name, count, first, last in rows:
+    for channel, name, is_claim, count, first, last in rows:
+        if is_claim:  # a browser saying it ordered: never counted as her orders
+            name = f"{name} {UNVERIFIED_CLAIM_SUFFIX}"
         first, last = _as_datetime(first), _as_datetime(last)
         seen = channels.setdefault(channel, {"first_seen": first, "last_seen": last, "events": 0})
         seen["first_seen"] = min(seen["first_seen"], first)
@@ -243,6 +261,23 @@ def profile_activity(*, uow: UnitOfWork, profile_id: str) -> dict[str, Any]:
         "first_seen": min((c["first_seen"] for c in channels.values()), default=None),
         "last_seen": max((c["last_seen"] for c in channels.values()), default=None),
     }
+
+
+def has_history(
+    *, uow: UnitOfWork, anonymous_id: str | None = None, profile_id: str | None = None
+) -> bool:
+    """Whether a device (anonymous id) or a profile did anything recorded besides saying who it
+    is: a page, a product viewed, an order. Identify and alias messages are not history."""
+    column = Event.anonymous_id if anonymous_id is not None else Event.profile_id
+    found = uow.session.scalar(
+        select(Event.id)
+        .where(
+            column == (anonymous_id if anonymous_id is not None else profile_id),
+            Event.type.not_in(("identify", "alias")),
+        )
+        .limit(1)
+    )
+    return found is not None
 
 
 def _as_datetime(value: Any) -> datetime:
