@@ -25,7 +25,7 @@ import parcours
 from parcours.core.auth.principal import PUBLIC, Principal
 from parcours.core.deps import SettingsDep, UowDep
 from parcours.core.errors import DomainError
-from parcours.core.settings import Environment
+from parcours.core.settings import Environment, Settings
 from parcours.core.uow import UnitOfWork
 from parcours.customers import service as customers
 from parcours.customers import shoppers
@@ -34,6 +34,7 @@ from parcours.customers.models import ConsentPurpose, IdentifierKind, ShopperSes
 from parcours.notifications import service as notifications
 from parcours.notifications.push import vapid_keys
 from parcours.web.rendering import page_locale, render
+from parcours.web.storefront.session import open_shopper_session, set_shopper_cookie
 
 log = logging.getLogger("parcours.web")
 
@@ -249,8 +250,9 @@ async def record_cookie_choice(
 ) -> Response:
     """The banner's answer. The browser keeps it (``parcours.consent``); for a signed-in shopper
     it also becomes her consent record (analytics, personalisation, channel web), and with
-    analytics granted her browser's first-party id is linked to her profile. Anonymous: 204 and
-    nothing stored here."""
+    analytics granted her browser's first-party id is linked to her profile. A guest's answer
+    is recorded on her session's device (a session is opened for it), with its time and
+    wording, so that it follows her when she signs in."""
     if not _same_origin(request):
         return _problem(403, "cross_site_request", "this form belongs to the shop's pages")
     try:
@@ -259,7 +261,7 @@ async def record_cookie_choice(
         return _problem(400, "invalid_choice", "send {analytics: bool, personalisation: bool}")
     session = _signed_in(uow, request)
     if session is None or session.profile_id is None:
-        return Response(status_code=204)
+        return _record_guest_choice(request, uow, settings, choice)
     current = customers.current_consents(uow=uow, profile_id=session.profile_id)
     for purpose, granted in (
         (ConsentPurpose.ANALYTICS, choice.analytics),
@@ -289,6 +291,29 @@ async def record_cookie_choice(
             log.info("browser id not linked", extra={"code": refused.code})
     uow.commit()
     return Response(status_code=204)
+
+
+def _record_guest_choice(
+    request: Request, uow: UnitOfWork, settings: Settings, choice: ConsentChoice
+) -> Response:
+    guest, token = open_shopper_session(request, uow)
+    for purpose, granted in (
+        (ConsentPurpose.ANALYTICS, choice.analytics),
+        (ConsentPurpose.PERSONALISATION, choice.personalisation),
+    ):
+        customers.record_guest_consent(
+            uow=uow,
+            anonymous_id=guest.anonymous_id,
+            purpose=purpose,
+            granted=granted,
+            channel="web",
+            wording_version=CONSENT_WORDING,
+            events_without_consent=settings.events_without_consent.value,
+        )
+    uow.commit()
+    response = Response(status_code=204)
+    set_shopper_cookie(response, token, settings)
+    return response
 
 
 # --- web push ---------------------------------------------------------------------------------
