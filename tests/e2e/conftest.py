@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page
 from tests.conftest import Shop
 
 from parcours.core.auth import service as auth_service
@@ -41,6 +41,30 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "tests/e2e/" in str(item.fspath).replace(os.sep, "/"):
             item.add_marker(pytest.mark.e2e)
+
+
+@pytest.fixture(autouse=True)
+def csp_violations(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """Every page any e2e test opens is watched: a script, style or frame its
+    Content-Security-Policy refused (Chromium says so on the console) fails the test."""
+    refused: list[str] = []
+    original = Browser.new_context
+
+    def watch(page: Page) -> None:
+        def on_console(message: ConsoleMessage) -> None:
+            if "Content Security Policy" in message.text:
+                refused.append(f"{page.url}: {message.text}")
+
+        page.on("console", on_console)
+
+    def new_context(self: Browser, *args: object, **kwargs: object) -> BrowserContext:
+        context = original(self, *args, **kwargs)  # type: ignore[arg-type]
+        context.on("page", watch)
+        return context
+
+    monkeypatch.setattr(Browser, "new_context", new_context)
+    yield refused
+    assert refused == [], "pages broke their Content-Security-Policy"
 
 
 @pytest.fixture

@@ -18,10 +18,7 @@ _PAGE = """<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Authentification 3-D Secure (test)</title>
-<style>
-body {{ font-family: system-ui, sans-serif; max-width: 28rem; margin: 3rem auto; padding: 0 1rem; }}
-button {{ font-size: 1rem; padding: .6rem 1.2rem; margin-right: .5rem; }}
-</style>
+<link rel="stylesheet" href="/static/payments/challenge.css">
 </head>
 <body>
 <h1>Authentification 3-D Secure</h1>
@@ -32,23 +29,8 @@ button {{ font-size: 1rem; padding: .6rem 1.2rem; margin-right: .5rem; }}
 <button type="button" data-outcome="approve">Approuver</button>
 <button type="button" data-outcome="deny">Refuser</button>
 </div>
-<script type="module">
-const answer = {answer};
-for (const button of document.querySelectorAll("button[data-outcome]")) {{
-  button.addEventListener("click", async () => {{
-    const response = await fetch(answer.path, {{
-      method: "POST",
-      headers: {{ "Content-Type": "application/json" }},
-      body: JSON.stringify({{ outcome: button.dataset.outcome, client_secret: answer.secret }}),
-    }});
-    const payment = await response.json();
-    document.getElementById("answers").hidden = true;
-    document.getElementById("status").textContent =
-      payment.status === "captured" ? "Paiement approuvé." :
-      payment.status === "failed" ? "Paiement refusé." : (payment.detail || payment.status);
-  }});
-}}
-</script>
+<script type="application/json" id="answer">{answer}</script>
+<script type="module" src="/static/payments/challenge.js"></script>
 </body>
 </html>
 """
@@ -71,6 +53,6 @@ def render_challenge_page(payment: Payment, *, client_secret: str) -> str:
         last4=html.escape(payment.card_last4 or "—"),
         status=html.escape(_STATUS.get(status, "Ce paiement n'attend plus de réponse.")),
         hidden="" if waiting else " hidden",
-        # Inside <script>: JSON with "<" escaped, so no value can close the element.
+        # Inside the <script> data block: JSON with "<" escaped, so no value can close it.
         answer=json.dumps(answer).replace("<", "\\u003c"),
     )

@@ -42,6 +42,10 @@ def render(
         },
         status_code=status_code,
     )
+    if principal.kind == "staff":
+        # A staff page shows customers, orders, sales: never kept by the browser or a proxy
+        # (the back button on a shared till, a shared tablet). Pages may say more (no-store).
+        response.headers.setdefault("Cache-Control", "no-store")
     if request.query_params.get("lang") in SUPPORTED:
         response.set_cookie(LANG_COOKIE, lang, max_age=365 * 24 * 3600, samesite="lax")
     return response
