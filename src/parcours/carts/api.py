@@ -46,7 +46,7 @@ from parcours.catalog.service import VariantInfo
 from parcours.core.auth.models import KeyKind
 from parcours.core.auth.principal import PUBLIC, STORE_STAFF, STOREFRONT, AccessPolicy, Principal
 from parcours.core.deps import SettingsDep, UowDep
-from parcours.core.errors import Forbidden, InvalidInput, NotFound, TooLarge
+from parcours.core.errors import Conflict, Forbidden, InvalidInput, NotFound, TooLarge
 from parcours.core.live import LiveHub, sse_stream
 from parcours.core.uow import UnitOfWork
 from parcours.customers import service as customers
@@ -531,12 +531,19 @@ def attach_customer(
     body: AttachCustomer,
     request: Request,
     response: Response,
-    _: Till,
+    principal: Till,
     uow: UowDep,
     settings: SettingsDep,
 ) -> CartRead:
     """The associate recognised the customer (loyalty QR, search): the till cart becomes hers,
-    joined with the cart she may have open on her phone."""
+    joined with the cart she may have open on her phone. Only a till cart, and for staff only
+    one of her stores' tills: a shopper's own cart is never handed to someone else."""
+    cart = service.get_cart(uow=uow, cart_id=cart_id)
+    if cart.channel != "till" or cart.store_id is None:
+        raise Conflict(
+            "only a cart started at a till is given to a customer", code="not_a_till_cart"
+        )
+    principal.require_store(cart.store_id)
     profile = customers.get_live_profile(uow=uow, profile_id=body.profile_id)
     attached = service.attach_profile(
         uow=uow,

@@ -904,11 +904,18 @@ def mark_checked_out(*, uow: UnitOfWork, cart_id: str, order_id: str) -> Cart:
             channel=cart.channel,
             currency=cart.currency,
         )
+        # One UPDATE moves them: taking a line out of the closed cart's collection would mark it
+        # an orphan to delete (the lines' cascade), and the checkout then failed on it.
+        uow.session.execute(
+            update(CartLine)
+            .where(CartLine.id.in_([line.id for line in saved]))
+            .values(cart_id=follower.id)
+            .execution_options(synchronize_session=False)
+        )
         for line in saved:
-            cart.lines.remove(line)
-            line.cart_id = follower.id
-            follower.lines.append(line)
-        uow.session.flush()
+            uow.session.expire(line)
+        uow.session.expire(cart, ["lines"])
+        uow.session.expire(follower, ["lines"])
     return cart
 
 

@@ -48,7 +48,6 @@ from parcours.orders.schemas import (
     ReturnRead,
     ShipIn,
 )
-from parcours.payments import service as payments
 from parcours.payments.models import Payment
 
 #: Reading orders: store staff and marketers, servers, and a shopper's storefront (her own).
@@ -102,6 +101,13 @@ def _authorise_order(request: Request, uow: UnitOfWork, principal: Principal, or
     )
     if not mine:
         raise Forbidden("this order belongs to another shopper", code="order_not_yours")
+
+
+def require_order_scope(principal: Principal, order: Order) -> None:
+    """Store staff act on an order (payment, link, refund) only for one of its stores; servers,
+    managers and admins on every order; shoppers are checked by :func:`_authorise_order`."""
+    if principal.kind == "staff":
+        principal.require_any_store(service.order_store_ids(order))
 
 
 def order_read(
@@ -199,6 +205,12 @@ def checkout(
             actor=principal.id,
         )
     else:
+        if body.store_id is not None and principal.key_kind is not KeyKind.SECRET:
+            # The store an order is credited to is where a till or an associate sold it, never
+            # a shopper's claim (a kiosk's orders are placed by its own pages).
+            raise InvalidInput(
+                "store_id is set by store staff at a till", code="store_id_not_allowed"
+            )
         channel = session.channel if session is not None else "server"
         placement = service.Placement(
             channel=channel, store_id=body.store_id, kiosk=channel == "kiosk"
@@ -338,6 +350,7 @@ def pay_order(
     key = _require_key(idempotency_key)
     order = service.get_order(uow=uow, order_id=order_id)
     _authorise_order(request, uow, principal, order)
+    require_order_scope(principal, order)
     details: dict[str, Any]
     if body.method == "card":
         if body.token:
@@ -402,19 +415,8 @@ def create_payment_link(
     a kiosk, a till or an associate's tablet."""
     order = service.get_order(uow=uow, order_id=order_id)
     _authorise_order(request, uow, principal, order)
-    if order.paid_at is not None or order.status not in ("placed", "ready_for_pickup"):
-        raise InvalidInput(
-            f"this order is {order.status}: nothing to pay", code="order_not_payable"
-        )
-    link = payments.create_payment_link(
-        uow=uow,
-        reference=order.id,
-        amount=max(0, order.total - order.paid_amount),
-        currency=order.currency,
-        description=f"Commande {order.number}",
-        channel=order.channel,
-        store_id=order.store_id,
-    )
+    require_order_scope(principal, order)
+    link = service.create_order_payment_link(uow=uow, order_id=order.id)
     uow.commit()
     url = f"{settings.base_url}{link.url_path}"
     return PaymentLinkRead(

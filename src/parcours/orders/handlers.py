@@ -9,7 +9,7 @@ from parcours.core.events import EventBus
 from parcours.core.uow import UnitOfWork
 from parcours.customers.events import CustomerErased
 from parcours.orders import service
-from parcours.payments.events import PaymentCaptured
+from parcours.payments.events import PaymentCaptured, PaymentRefunded
 
 
 def settle_order_on_capture(event: PaymentCaptured, uow: UnitOfWork) -> None:
@@ -24,6 +24,16 @@ def settle_order_on_capture(event: PaymentCaptured, uow: UnitOfWork) -> None:
         return  # a payment for something that is not an order
 
 
+def follow_refund(event: PaymentRefunded, uow: UnitOfWork) -> None:
+    """Every refund of an order's payment reaches the order, whatever route made it."""
+    if not event.reference.startswith("ord_"):
+        return
+    try:
+        service.follow_refunds(uow=uow, order_id=event.reference)
+    except NotFound:
+        return
+
+
 def forget_erased_customer(event: CustomerErased, uow: UnitOfWork) -> None:
     """Her email and addresses leave her orders when she is erased."""
     service.erase_customer_data(uow=uow, profile_id=event.profile_id)
@@ -31,4 +41,5 @@ def forget_erased_customer(event: CustomerErased, uow: UnitOfWork) -> None:
 
 def register(bus: EventBus) -> None:
     bus.subscribe(PaymentCaptured, settle_order_on_capture)
+    bus.subscribe(PaymentRefunded, follow_refund)
     bus.subscribe(CustomerErased, forget_erased_customer)

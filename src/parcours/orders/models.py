@@ -22,6 +22,7 @@ class OrderStatus(StrEnum):
     CANCELLED = "cancelled"
     RETURNED = "returned"
     PARTLY_RETURNED = "partly_returned"
+    REFUNDED = "refunded"  # all the money given back without a return (payments API, goodwill)
 
 
 class FulfilmentMethod(StrEnum):
@@ -203,6 +204,9 @@ class TillSaleKey(Base):
     sold_at: Mapped[datetime] = mapped_column(UTCDateTime())  # the till's clock
     recorded_by: Mapped[str | None] = mapped_column(String(40), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    #: SHA-256 of the sale as first sent: the same key with another sale is refused, not
+    #: answered with the first one (NULL for keys claimed before fingerprints were kept).
+    request_fingerprint: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
     __table_args__ = (
         UniqueConstraint("store_id", "idempotency_key", name="uq_till_sale_keys_store_key"),

@@ -27,6 +27,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import or_, select
+from sqlalchemy.orm import selectinload
 from sqlalchemy.sql.elements import ColumnElement
 
 from parcours.carts import service as carts
@@ -66,7 +67,7 @@ from parcours.orders.models import (
     OrderStatus,
 )
 from parcours.payments import service as payments
-from parcours.payments.models import Payment
+from parcours.payments.models import Payment, PaymentLink, PaymentStatus, Refund
 from parcours.payments.providers import PaymentProviders
 from parcours.stores import service as stores
 from parcours.tracking import service as tracking
@@ -112,6 +113,46 @@ def get_order(*, uow: UnitOfWork, order_id: str) -> Order:
     if order is None:
         raise NotFound(f"no order {order_id!r}", code="order_not_found")
     return order
+
+
+def find_order(*, uow: UnitOfWork, order_id: str) -> Order | None:
+    """The order with this id, or None (a payment's reference may name something else)."""
+    return uow.session.get(Order, order_id) if 0 < len(order_id) <= 40 else None
+
+
+def lock_order(*, uow: UnitOfWork, order_id: str) -> Order:
+    """The order, held for this transaction, with its groups and lines read again once held.
+
+    Every write that depends on what the order owes, has paid or has had returned (payments,
+    refunds, returns, cancellation) starts here: on PostgreSQL a concurrent writer waits on the
+    row (``SELECT … FOR UPDATE``) and then sees the first one's result; SQLite's writers are
+    serialised by ``BEGIN IMMEDIATE`` already. Reading the lines again matters: a request that
+    looked at the order before taking the lock must not decide on what it saw then.
+    """
+    query = (
+        select(Order)
+        .where(Order.id == order_id)
+        .options(selectinload(Order.lines), selectinload(Order.fulfilments))
+        .with_for_update(of=Order)
+        .execution_options(populate_existing=True)
+    )
+    order = uow.session.scalars(query).first() if len(order_id) <= 40 else None
+    if order is None:
+        raise NotFound(f"no order {order_id!r}", code="order_not_found")
+    return order
+
+
+def order_store_ids(order: Order) -> frozenset[str]:
+    """The stores an order belongs to: where it was placed, and where each group is collected
+    or shipped from. Store staff act on an order only for one of these."""
+    ids = {order.store_id} if order.store_id else set()
+    for fulfilment in order.fulfilments:
+        ids.update(
+            location
+            for location in (fulfilment.pickup_location_id, fulfilment.source_location_id)
+            if location
+        )
+    return frozenset(ids)
 
 
 def timeline(*, uow: UnitOfWork, order_id: str) -> list[OrderEvent]:
@@ -251,6 +292,8 @@ def _derive_status(order: Order) -> str:
     if order.status == OrderStatus.CANCELLED.value:
         return order.status
     returned = sum(line.returned_quantity for line in order.lines)
+    if not returned and order.paid_amount and order.refunded_amount >= order.paid_amount:
+        return OrderStatus.REFUNDED.value  # every cent given back, nothing brought back
     if returned:
         everything = sum(line.quantity for line in order.lines)
         return (
@@ -623,6 +666,26 @@ def _ensure_reservations(uow: UnitOfWork, order: Order, now: datetime) -> None:
         line.reservation_id = again.id
 
 
+def _pays_in_store(order: Order) -> bool:
+    """Reserve in store, pay there: every group is held in a store for payment at its till."""
+    groups = [f for f in order.fulfilments if f.status != FulfilmentStatus.CANCELLED.value]
+    return bool(groups) and all(f.method == FulfilmentMethod.RESERVE_IN_STORE.value for f in groups)
+
+
+def _refuse_unpayable(order: Order, now: datetime) -> None:
+    if order.status not in _PAYABLE or order.paid_at is not None or _amount_due(order) <= 0:
+        raise Conflict(
+            f"this order is {order.status}: nothing to pay",
+            code="order_not_payable",
+            status_now=order.status,
+        )
+    if order.payment_due_by is not None and order.payment_due_by <= now:
+        raise Conflict(
+            "the time to pay this order has run out; its items were given back",
+            code="payment_window_closed",
+        )
+
+
 def pay_order(
     *,
     uow: UnitOfWork,
@@ -636,30 +699,34 @@ def pay_order(
     actor: str | None = None,
 ) -> Payment:
     """Pay what the order still owes. A retry with the same Idempotency-Key returns the same
-    payment and never charges twice. Captured: the order is paid and its stock allocated."""
-    order = get_order(uow=uow, order_id=order_id)
-    earlier = next(
-        (
-            p
-            for p in payments.payments_for(uow=uow, reference=order.id)
-            if p.idempotency_key == idempotency_key
-        ),
-        None,
-    )
+    payment and never charges twice; another key while the order is already paid gets
+    ``order_not_payable``: the order is held (:func:`lock_order`) from the check to the charge,
+    so two payments racing with different keys can never both be captured. Captured: the order
+    is paid and its stock allocated. "Reserve in store" orders are paid at the store's till
+    (``pay_in_store`` for a card payment from the storefront)."""
+    order = lock_order(uow=uow, order_id=order_id)
+    earlier = payments.find_payment(uow=uow, reference=order.id, idempotency_key=idempotency_key)
     if earlier is not None:
-        return earlier
-    if order.status not in _PAYABLE or order.paid_at is not None:
-        raise Conflict(
-            f"this order is {order.status}: nothing to pay",
-            code="order_not_payable",
-            status_now=order.status,
+        return payments.replay_payment(
+            providers=providers,
+            payment=earlier,
+            method=method,
+            details=details,
+            channel=channel,
+            store_id=store_id,
         )
     now = utcnow()
-    if order.payment_due_by is not None and order.payment_due_by <= now:
+    _refuse_unpayable(order, now)
+    if _pays_in_store(order) and channel != "till":
         raise Conflict(
-            "the time to pay this order has run out; its items were given back",
-            code="payment_window_closed",
+            "this order is reserved in store: it is paid at the store's till on collection",
+            code="pay_in_store",
         )
+    # An attempt still waiting for 3-D Secure is abandoned first, so the two can never both
+    # capture; what is owed is read again after that (the attempt may have just succeeded).
+    payments.abandon_waiting_payments(uow=uow, providers=providers, reference=order.id)
+    order.paid_amount = _gross_paid(uow, order)
+    _refuse_unpayable(order, now)
     _ensure_reservations(uow, order, now)
     payment = payments.start_payment(
         uow=uow,
@@ -678,6 +745,78 @@ def pay_order(
     return payment
 
 
+def create_order_payment_link(
+    *,
+    uow: UnitOfWork,
+    order_id: str,
+    channel: str | None = None,
+    store_id: str | None = None,
+    ttl_seconds: int | None = None,
+) -> PaymentLink:
+    """A link (and QR code) to pay what the order still owes, in the order's currency, on the
+    shopper's own phone. The amount and currency come from the order, never from the caller."""
+    order = lock_order(uow=uow, order_id=order_id)
+    _refuse_unpayable(order, utcnow())
+    extra = {"ttl_seconds": ttl_seconds} if ttl_seconds is not None else {}
+    return payments.create_payment_link(
+        uow=uow,
+        reference=order.id,
+        amount=_amount_due(order),
+        currency=order.currency,
+        description=f"Commande {order.number}",
+        channel=channel or order.channel,
+        store_id=store_id if store_id is not None else order.store_id,
+        **extra,
+    )
+
+
+def pay_payment_link(
+    *,
+    uow: UnitOfWork,
+    providers: PaymentProviders,
+    token: str,
+    details: Mapping[str, Any],
+    idempotency_key: str,
+) -> Payment:
+    """Pay a link by card. For an order's link the order is held first and must still owe the
+    link's amount in the link's currency: a link made before the order was paid another way is
+    refused (``order_not_payable``, ``payment_link_outdated``) and nothing is charged."""
+    link = payments.find_payment_link(uow=uow, token=token)
+    if link is None or find_order(uow=uow, order_id=link.reference) is None:
+        return payments.pay_payment_link(
+            uow=uow,
+            providers=providers,
+            token=token,
+            details=details,
+            idempotency_key=idempotency_key,
+        )
+    order = lock_order(uow=uow, order_id=link.reference)
+    if payments.find_payment(uow=uow, reference=order.id, idempotency_key=idempotency_key) is None:
+        payments.get_payment_link(uow=uow, token=token)  # paid or expired: said first
+        _refuse_unpayable(order, utcnow())
+        payments.abandon_waiting_payments(uow=uow, providers=providers, reference=order.id)
+        order.paid_amount = _gross_paid(uow, order)
+        _refuse_unpayable(order, utcnow())
+        if link.currency != order.currency or link.amount > _amount_due(order):
+            raise Conflict(
+                "this link no longer matches what the order owes; ask the shop for a new one",
+                code="payment_link_outdated",
+            )
+    payment = payments.pay_payment_link(
+        uow=uow, providers=providers, token=token, details=details, idempotency_key=idempotency_key
+    )
+    if payment.status == PaymentStatus.CAPTURED.value:
+        settle_payments(uow=uow, order_id=order.id, channel=link.channel, store_id=link.store_id)
+    return payment
+
+
+def _gross_paid(uow: UnitOfWork, order: Order) -> int:
+    """Everything captured for the order in its own currency, refunds included (they are
+    counted in ``refunded_amount``). Money in another currency never pays an order."""
+    kept = payments.captured_total(uow=uow, reference=order.id, currency=order.currency)
+    return kept + payments.refunded_total(uow=uow, reference=order.id, currency=order.currency)
+
+
 def settle_payments(
     *,
     uow: UnitOfWork,
@@ -689,10 +828,10 @@ def settle_payments(
     """Bring the order up to date with its captured money; once fully paid: allocate the
     stock, mark it paid, record "Order Completed", confirm by email. Safe to call again (the
     synchronous path and the PaymentCaptured handler both do)."""
-    order = get_order(uow=uow, order_id=order_id)
+    order = lock_order(uow=uow, order_id=order_id)
     if order.paid_at is not None or order.status == OrderStatus.CANCELLED.value:
         return order
-    order.paid_amount = payments.captured_total(uow=uow, reference=order.id) + order.refunded_amount
+    order.paid_amount = _gross_paid(uow, order)
     if order.paid_amount < order.total:
         uow.session.flush()
         return order
@@ -1044,7 +1183,7 @@ def cancel_order(
 ) -> Order:
     """Cancel before anything left: reserved units go back at once; a paid order's units go
     back on the shelf and the money back to the card."""
-    order = get_order(uow=uow, order_id=order_id)
+    order = lock_order(uow=uow, order_id=order_id)
     if order.status == OrderStatus.CANCELLED.value:
         return order
     if any(
@@ -1169,6 +1308,49 @@ def _refund(
     return amount - left, refund_ids
 
 
+def refund_order_payment(
+    *,
+    uow: UnitOfWork,
+    providers: PaymentProviders,
+    payment_id: str,
+    amount: int,
+    reason: str,
+    idempotency_key: str,
+    actor: str | None = None,
+) -> Refund:
+    """Refund part of one of an order's payments without a return (a goodwill gesture, a
+    missing item): the order is held, and its refunded amount and status follow at once."""
+    payment = payments.get_payment(uow=uow, payment_id=payment_id)
+    order = lock_order(uow=uow, order_id=payment.reference)
+    refund = payments.refund_payment(
+        uow=uow,
+        providers=providers,
+        payment_id=payment.id,
+        amount=amount,
+        reason=reason,
+        idempotency_key=idempotency_key,
+        actor=actor,
+    )
+    follow_refunds(uow=uow, order_id=order.id, actor=actor)
+    return refund
+
+
+def follow_refunds(*, uow: UnitOfWork, order_id: str, actor: str | None = None) -> Order:
+    """Bring the order's refunded amount up to what its payments gave back, whatever route
+    made the refund (a return, a cancellation, the payments API, a provider's dashboard)."""
+    order = lock_order(uow=uow, order_id=order_id)
+    refunded = payments.refunded_total(uow=uow, reference=order.id, currency=order.currency)
+    if refunded == order.refunded_amount:
+        return order
+    given = refunded - order.refunded_amount
+    now = utcnow()
+    order.refunded_amount = refunded
+    _touch(order, now)
+    _log(uow, order, "refunded", now, actor=actor, amount=given)
+    uow.session.flush()
+    return order
+
+
 def _discount_share(line: OrderLine, quantity: int) -> int:
     """The part of the line's discount borne by the next ``quantity`` units returned: rounded
     so that returning every unit, in any number of returns, gives back exactly its discount."""
@@ -1192,8 +1374,11 @@ def return_items(
     actor: str | None = None,
 ) -> OrderReturn:
     """Take items back in any store: they go back on that store's shelf and the money back to
-    the original payment. Records "Order Refunded" on the journey, in that store."""
-    order = get_order(uow=uow, order_id=order_id)
+    the original payment. Records "Order Refunded" on the journey, in that store.
+
+    The order is held from the check of what may still come back to the restock, so returns
+    racing for the same unit give one return and one restock, never phantom stock."""
+    order = lock_order(uow=uow, order_id=order_id)
     existing = uow.session.scalars(
         select(OrderReturn).where(
             OrderReturn.order_id == order.id, OrderReturn.idempotency_key == idempotency_key

@@ -12,6 +12,8 @@ ticket's payment method), and reading a scanned code (GTIN, SKU, our product QR 
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -162,7 +164,15 @@ def _check_sold_at(sold_at: datetime, now: datetime) -> datetime:
     return when
 
 
-def _existing(uow: UnitOfWork, store_id: str, key: str) -> TillSale | None:
+def _fingerprint(**sale: Any) -> str:
+    """The sale as sent, hashed: what tells a retry from another sale reusing its key."""
+    canonical = json.dumps(sale, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _existing(
+    uow: UnitOfWork, store_id: str, key: str, fingerprint: str | None = None
+) -> TillSale | None:
     claimed = uow.session.scalars(
         select(TillSaleKey).where(
             TillSaleKey.store_id == store_id, TillSaleKey.idempotency_key == key
@@ -170,6 +180,16 @@ def _existing(uow: UnitOfWork, store_id: str, key: str) -> TillSale | None:
     ).first()
     if claimed is None:
         return None
+    if (
+        fingerprint is not None
+        and claimed.request_fingerprint is not None
+        and claimed.request_fingerprint != fingerprint
+    ):
+        raise InvalidInput(
+            "this Idempotency-Key was already used for another sale; send a new key",
+            code="idempotency_key_reused",
+            order_id=claimed.order_id,
+        )
     if claimed.order_id is None:  # pragma: no cover - claimed and filled in one transaction
         raise Conflict("this sale is being recorded; retry shortly", code="idempotency_in_progress")
     order = orders.get_order(uow=uow, order_id=claimed.order_id)
@@ -215,7 +235,17 @@ def record_till_sale(
     card = stores.store_cards(uow=uow).get(store_id)
     if card is None or card.kind != "store":
         raise NotFound(f"no store {store_id!r}", code="store_not_found")
-    earlier = _existing(uow, store_id, idempotency_key)
+    fingerprint = _fingerprint(
+        store_id=store_id,
+        lines=[[line.variant_id, line.sku, line.gtin, line.quantity] for line in lines],
+        payment=[payment.method, payment.tendered, payment.terminal_reference],
+        sold_at=when.isoformat(),
+        currency=currency,
+        profile_id=profile_id,
+        email=email,
+        cart_id=cart_id,
+    )
+    earlier = _existing(uow, store_id, idempotency_key, fingerprint)
     if earlier is not None:
         return earlier
     method = PAYMENT_METHODS.get(payment.method)
@@ -244,13 +274,14 @@ def record_till_sale(
         sold_at=when,
         recorded_by=actor,
         created_at=now,
+        request_fingerprint=fingerprint,
     )
     try:
         with uow.session.begin_nested():
             uow.session.add(claim)
             uow.session.flush()
     except IntegrityError:
-        earlier = _existing(uow, store_id, idempotency_key)
+        earlier = _existing(uow, store_id, idempotency_key, fingerprint)
         if earlier is None:  # pragma: no cover - the unique index named a claim that is gone
             raise
         return earlier
@@ -303,7 +334,7 @@ def record_till_sale(
     )
     claim.order_id = order.id
     if cart_id is not None:
-        _close_shown_cart(uow, cart_id, order.id)
+        _close_shown_cart(uow, cart_id, order.id, store_id)
     if contact is not None:
         send_receipt(
             uow=uow,
@@ -316,12 +347,16 @@ def record_till_sale(
     return TillSale(order=order, payment=paid)
 
 
-def _close_shown_cart(uow: UnitOfWork, cart_id: str, order_id: str) -> None:
+def _close_shown_cart(uow: UnitOfWork, cart_id: str, order_id: str, store_id: str) -> None:
     """The till cart the offline sale was built from became this order (if nobody closed it
-    meanwhile): the next sale starts empty instead of selling the same items again."""
+    meanwhile): the next sale starts empty instead of selling the same items again. Only a
+    till cart of this store is closed: a cart id is a claim, and a shopper's own cart (web, app)
+    or another store's sale is never closed by a sale it did not become."""
     try:
         shown = carts.get_cart(uow=uow, cart_id=cart_id)
     except NotFound:
+        return
+    if shown.channel != "till" or shown.store_id != store_id:
         return
     if shown.status == CartStatus.ACTIVE.value:
         carts.mark_checked_out(uow=uow, cart_id=shown.id, order_id=order_id)

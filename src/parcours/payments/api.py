@@ -18,7 +18,9 @@ from fastapi.responses import HTMLResponse
 from parcours.core.auth.models import KeyKind
 from parcours.core.auth.principal import STORE_STAFF, AccessPolicy, Principal
 from parcours.core.deps import ReadUowDep, SettingsDep, UowDep
+from parcours.core.errors import Forbidden, InvalidInput
 from parcours.core.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
+from parcours.orders import service as orders
 from parcours.payments import service
 from parcours.payments.challenge import render_challenge_page
 from parcours.payments.providers import PaymentProviders
@@ -125,17 +127,36 @@ def create_refund(
     idempotency_key: IdempotencyKey,
 ) -> RefundRead:
     payment = service.get_payment(uow=uow, payment_id=payment_id)
-    if payment.store_id is not None:
-        principal.require_store(payment.store_id)
-    refund = service.refund_payment(
-        uow=uow,
-        providers=providers,
-        payment_id=payment_id,
-        amount=body.amount,
-        reason=body.reason,
-        idempotency_key=idempotency_key,
-        actor=_actor(principal),
-    )
+    order = orders.find_order(uow=uow, order_id=payment.reference)
+    if order is not None:
+        # An order's payment: scoped by the order's stores, and the order follows the refund.
+        if principal.kind == "staff":
+            principal.require_any_store(orders.order_store_ids(order))
+        refund = orders.refund_order_payment(
+            uow=uow,
+            providers=providers,
+            payment_id=payment.id,
+            amount=body.amount,
+            reason=body.reason,
+            idempotency_key=idempotency_key,
+            actor=_actor(principal),
+        )
+    else:
+        if payment.store_id is not None:
+            principal.require_store(payment.store_id)
+        elif principal.kind == "staff" and not principal.acts_for_all_stores:
+            raise Forbidden(
+                "a payment of no store is refunded by a manager", code="store_out_of_scope"
+            )
+        refund = service.refund_payment(
+            uow=uow,
+            providers=providers,
+            payment_id=payment_id,
+            amount=body.amount,
+            reason=body.reason,
+            idempotency_key=idempotency_key,
+            actor=_actor(principal),
+        )
     uow.commit()
     return RefundRead.of(refund)
 
@@ -217,8 +238,16 @@ def answer_challenge(
 def create_payment_link(
     body: PaymentLinkCreate, uow: UowDep, settings: SettingsDep, principal: Writer
 ) -> PaymentLinkRead:
+    if orders.find_order(uow=uow, order_id=body.reference) is not None:
+        raise InvalidInput(
+            "an order's link is made from the order (POST /v1/orders/{id}/payment-link): its "
+            "amount and currency come from what the order owes",
+            code="use_order_payment_link",
+        )
     if body.store_id is not None:
         principal.require_store(body.store_id)
+    elif principal.kind == "staff" and not principal.acts_for_all_stores:
+        raise InvalidInput("name the store the link is made for", code="store_required")
     link = service.create_payment_link(
         uow=uow,
         reference=body.reference,
@@ -269,7 +298,7 @@ def pay_payment_link(
     _: Payer,
     idempotency_key: IdempotencyKey,
 ) -> PaymentPublicRead:
-    payment = service.pay_payment_link(
+    payment = orders.pay_payment_link(
         uow=uow,
         providers=providers,
         token=token,

@@ -160,11 +160,29 @@ def payments_for(*, uow: UnitOfWork, reference: str) -> list[Payment]:
     return list(uow.session.scalars(query))
 
 
-def captured_total(*, uow: UnitOfWork, reference: str) -> int:
-    """What the payer has paid for a reference and kept: captured minus refunded."""
+def find_payment(*, uow: UnitOfWork, reference: str, idempotency_key: str) -> Payment | None:
+    """The payment a request with this key already made for this reference, if any."""
+    return _find_by_key(uow, reference, idempotency_key)
+
+
+def captured_total(*, uow: UnitOfWork, reference: str, currency: str | None = None) -> int:
+    """What the payer has paid for a reference and kept: captured minus refunded. With
+    ``currency``, only payments in that currency count: amounts in two currencies never add."""
     query = select(func.coalesce(func.sum(Payment.amount - Payment.refunded_amount), 0)).where(
         Payment.reference == reference, Payment.status.in_([s.value for s in MONEY_TAKEN])
     )
+    if currency is not None:
+        query = query.where(Payment.currency == currency)
+    return int(uow.session.scalar(query) or 0)
+
+
+def refunded_total(*, uow: UnitOfWork, reference: str, currency: str | None = None) -> int:
+    """What was given back on a reference's payments, whatever route made the refund."""
+    query = select(func.coalesce(func.sum(Payment.refunded_amount), 0)).where(
+        Payment.reference == reference
+    )
+    if currency is not None:
+        query = query.where(Payment.currency == currency)
     return int(uow.session.scalar(query) or 0)
 
 
@@ -325,6 +343,36 @@ def _start(
     elif payment.status == PaymentStatus.FAILED:
         uow.record(_failed(payment))
     return payment
+
+
+def replay_payment(
+    *,
+    providers: PaymentProviders,
+    payment: Payment,
+    method: PaymentMethod | str,
+    details: Mapping[str, Any],
+    channel: str,
+    store_id: str | None,
+) -> Payment:
+    """A retry of the request that made ``payment`` gets it back; the same key sent with another
+    request (another card, another tendered amount, another till) is refused with
+    ``idempotency_key_reused``. The amount is the payment's own: a caller that derives it from
+    what is owed would see zero on a retry."""
+    chosen_method = _method(method)
+    if chosen_method.value != payment.method or not isinstance(details, Mapping):
+        return _replayed(payment, "")
+    clean = providers.get(payment.provider).check_details(chosen_method, details)
+    fingerprint = _fingerprint(
+        amount=payment.amount,
+        currency=payment.currency,
+        method=chosen_method.value,
+        provider=payment.provider,
+        details=clean,
+        channel=channel,
+        store_id=store_id,
+        payment_link_id=payment.payment_link_id,
+    )
+    return _replayed(payment, fingerprint)
 
 
 def _find_by_key(uow: UnitOfWork, reference: str, idempotency_key: str) -> Payment | None:
@@ -746,6 +794,13 @@ def _refuse_unpayable(link: PaymentLink, now: datetime) -> None:
         )
 
 
+def find_payment_link(*, uow: UnitOfWork, token: str) -> PaymentLink | None:
+    """A link by its token, whatever its state, or None."""
+    if not 0 < len(token) <= 64:
+        return None
+    return uow.session.scalars(select(PaymentLink).where(PaymentLink.token == token)).first()
+
+
 def get_payment_link(*, uow: UnitOfWork, token: str) -> PaymentLink:
     """An open link; ``payment_link_paid`` (409) or ``payment_link_expired`` (410) otherwise."""
     link = _link_by_token(uow, token)
@@ -790,19 +845,33 @@ def pay_payment_link(
     if isinstance(details, Mapping):
         # Bad details are refused before the attempt still waiting is abandoned (and cancelled).
         providers.for_method(PaymentMethod.CARD).check_details(PaymentMethod.CARD, details)
-    _abandon_waiting(uow, providers, link)
+    abandon_waiting_payments(
+        uow=uow, providers=providers, reference=link.reference, payment_link_id=link.id
+    )
     payment = attempt()
     if payment.status == PaymentStatus.CAPTURED:
         _mark_link_paid(uow, link.id, now)
     return payment
 
 
-def _abandon_waiting(uow: UnitOfWork, providers: PaymentProviders, link: PaymentLink) -> None:
-    """A new attempt replaces one still waiting for 3-D Secure, so both can never succeed."""
+def abandon_waiting_payments(
+    *,
+    uow: UnitOfWork,
+    providers: PaymentProviders,
+    reference: str,
+    payment_link_id: str | None = None,
+) -> int:
+    """Fail the attempts of a reference (or of one of its links) still waiting for 3-D Secure,
+    so that a new attempt and an old one can never both capture. One conditional UPDATE per
+    attempt: if the shopper's answer wins the race, the attempt stays captured and the caller
+    sees it in what was paid. Returns how many were abandoned."""
     query = select(Payment).where(
-        Payment.payment_link_id == link.id,
+        Payment.reference == reference,
         Payment.status == PaymentStatus.REQUIRES_ACTION.value,
     )
+    if payment_link_id is not None:
+        query = query.where(Payment.payment_link_id == payment_link_id)
+    abandoned = 0
     for waiting in uow.session.scalars(query).all():
         if _transition(
             uow,
@@ -813,6 +882,7 @@ def _abandon_waiting(uow: UnitOfWork, providers: PaymentProviders, link: Payment
             failure_code="abandoned",
             failure_message="Replaced by a newer payment attempt.",
         ):
+            abandoned += 1
             uow.record(_failed(waiting))
             provider = providers.find(waiting.provider)
             if provider is not None and waiting.provider_reference:
@@ -820,6 +890,7 @@ def _abandon_waiting(uow: UnitOfWork, providers: PaymentProviders, link: Payment
                     provider_reference=waiting.provider_reference,
                     idempotency_key=_provider_key("cancel", waiting.id),
                 )
+    return abandoned
 
 
 def _mark_link_paid(uow: UnitOfWork, link_id: str, now: datetime) -> None:

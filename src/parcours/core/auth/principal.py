@@ -52,6 +52,12 @@ class Principal:
                 "you may not act for this store", code="store_out_of_scope", store_id=store_id
             )
 
+    def require_any_store(self, store_ids: frozenset[str] | set[str]) -> None:
+        """Refuse to act on something that belongs to stores (an order: where it was placed,
+        collected or shipped from) unless the caller acts for one of them."""
+        if not any(self.can_act_for_store(store_id) for store_id in store_ids):
+            raise Forbidden("this belongs to another store than yours", code="store_out_of_scope")
+
 
 ANONYMOUS = Principal(kind="anonymous")
 

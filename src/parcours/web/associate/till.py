@@ -654,15 +654,7 @@ def payment_link(
         order = _order_here(uow, acting, order_id)
         if order.paid_at is not None:
             return RedirectResponse(page, status_code=303)
-        link = payments.create_payment_link(
-            uow=uow,
-            reference=order.id,
-            amount=max(0, order.total - order.paid_amount),
-            currency=order.currency,
-            description=f"Commande {order.number}",
-            channel=order.channel,
-            store_id=order.store_id,
-        )
+        link = orders.create_order_payment_link(uow=uow, order_id=order.id)
     except DomainError as refused:
         uow.rollback()
         return _back(acting, settings, None, to=page, erreur=refused.code)

@@ -875,7 +875,7 @@ def pay_link(
             request, uow, token, error=refusal_text(lang, "invalid_number"), status_code=422
         )
     try:
-        payment = payments.pay_payment_link(
+        payment = orders.pay_payment_link(
             uow=uow,
             providers=request.app.state.payment_providers,
             token=token,

@@ -42,7 +42,6 @@ from parcours.customers.models import ShopperSession
 from parcours.inventory import service as inventory
 from parcours.orders import service as orders
 from parcours.orders.models import FulfilmentMethod, Order
-from parcours.payments import service as payments
 from parcours.stores import service as stores
 from parcours.stores.api import publish_advice_change
 from parcours.stores.directory import StoreCard
@@ -718,15 +717,12 @@ def place_kiosk_order(
             # She may pay at this store's till: the store's hold, not the web's 15 minutes.
             payment_window=hold,
         )
-        link = payments.create_payment_link(
+        link = orders.create_order_payment_link(
             uow=uow,
-            reference=order.id,
-            amount=order.total,
-            currency=order.currency,
-            description=f"Commande {order.number}",
-            ttl_seconds=int(hold.total_seconds()),
+            order_id=order.id,
             channel="kiosk",
             store_id=store.id,
+            ttl_seconds=int(hold.total_seconds()),
         )
     except DomainError as refused:
         uow.rollback()
