@@ -72,17 +72,23 @@ def test_a_device_that_loses_the_race_to_open_the_cart_gets_the_winners(
             uow=uow, profile_id=None, anonymous_id="device-1", channel="web", currency="EUR"
         )
         uow.commit()
-    # The loser looked before the winner committed: it saw no cart and inserts one too.
-    looks = iter([None])
+    # The loser looked before the winner committed: its first look sees no cart, so it inserts
+    # one too, the unique index refuses it, and the look after the refusal finds the winner's.
     original = service.find_active_cart
-    monkeypatch.setattr(
-        service, "find_active_cart", lambda **kw: next(looks, None) or original(**kw)
-    )
+    looks: list[str | None] = []
+
+    def stale_first_look(**kw: Any) -> Cart | None:
+        found = None if not looks else original(**kw)
+        looks.append(found.id if found else None)
+        return found
+
+    monkeypatch.setattr(service, "find_active_cart", stale_first_look)
     with UnitOfWork(db) as uow:
         loser = service.open_cart(
             uow=uow, profile_id=None, anonymous_id="device-1", channel="web", currency="EUR"
         )
         uow.commit()
+    assert looks == [None, winner.id], "the insert was refused and the recovery looked again"
     assert loser.id == winner.id
     assert [cart.id for cart in active_carts(db)] == [winner.id]
 
