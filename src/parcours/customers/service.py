@@ -19,7 +19,7 @@ import logging
 import math
 import secrets
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -1590,6 +1590,31 @@ def export_profile(
     return finite
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class ErasureScope:
+    """Who is being erased, as other contexts find her in their data: her profiles (merged ones
+    included), her email addresses and her devices (anonymous ids) — a guest order placed on
+    her phone or under her address before she had an account is hers too."""
+
+    profile_ids: tuple[str, ...]
+    emails: tuple[str, ...]
+    anonymous_ids: tuple[str, ...]
+
+
+#: Another context's erasure of what it holds about the person; returns counts for the log.
+ErasureStep = Callable[[UnitOfWork, ErasureScope], Mapping[str, int]]
+
+#: The steps other contexts register (their ``register``, at app start). They run inside the
+#: erasure's transaction, while her addresses and devices are still known: once it commits no
+#: personal data is left to find them by, and the ``CustomerErased`` event carries ids only.
+_ERASURE_STEPS: dict[str, ErasureStep] = {}
+
+
+def register_erasure_step(name: str, step: ErasureStep) -> None:
+    """Have ``step`` run in every erasure (registering a name again replaces its step)."""
+    _ERASURE_STEPS[name] = step
+
+
 def erase_profile(
     *, uow: UnitOfWork, profile_id: str, by: str, at: datetime | None = None
 ) -> Erasure:
@@ -1614,6 +1639,17 @@ def erase_profile(
         only_unassigned=True,
     )
     events = sum(tracking.erase_profile_events(uow=uow, profile_id=pid) for pid in cluster)
+    scope = ErasureScope(
+        profile_ids=tuple(cluster),
+        emails=tuple(sorted({i.value for i in identifiers if i.kind == K.EMAIL.value})),
+        anonymous_ids=tuple(
+            sorted({i.value for i in identifiers if i.kind == K.ANONYMOUS_ID.value})
+        ),
+    )
+    elsewhere: dict[str, int] = {}
+    for name in sorted(_ERASURE_STEPS):
+        for key, count in _ERASURE_STEPS[name](uow, scope).items():
+            elsewhere[f"{name}_{key}"] = count
     # Her devices are signed out and her pending sign-in codes go with her address.
     sessions = uow.session.execute(
         update(ShopperSession)
@@ -1665,6 +1701,7 @@ def erase_profile(
         notes=notes.rowcount or 0,  # type: ignore[attr-defined]
         shopper_sessions=sessions.rowcount or 0,  # type: ignore[attr-defined]
         events_anonymised=events,
+        **elsewhere,
     )
     erasure = Erasure(
         id=new_id("era"), profile_id=profile.id, erased_at=at, erased_by=by, counts=counts

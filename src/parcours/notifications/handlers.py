@@ -9,7 +9,9 @@ from parcours.core.errors import NotFound
 from parcours.core.events import EventBus
 from parcours.core.settings import Settings
 from parcours.core.uow import UnitOfWork
+from parcours.customers import service as customers
 from parcours.customers.events import CustomerErased
+from parcours.customers.service import ErasureScope
 from parcours.notifications import service
 from parcours.notifications.push import vapid_keys
 from parcours.orders.events import OrderReadyForPickup
@@ -25,6 +27,18 @@ def erase_messages_of_erased_customer(event: CustomerErased, uow: UnitOfWork) ->
     their devices' push subscriptions are deleted."""
     service.erase_messages_of(uow=uow, profile_id=event.profile_id)
     service.erase_push_subscriptions_of(uow=uow, profile_id=event.profile_id)
+
+
+def erase_messages_in_erasure(uow: UnitOfWork, scope: ErasureScope) -> dict[str, int]:
+    """The erasure's own step (inside its transaction): messages to her addresses, guests'
+    included, and the push subscriptions of her devices."""
+    main = scope.profile_ids[0]
+    return {
+        "messages": service.erase_messages_of(uow=uow, profile_id=main, addresses=scope.emails),
+        "push_subscriptions": service.erase_push_subscriptions_of(
+            uow=uow, profile_id=main, anonymous_ids=scope.anonymous_ids
+        ),
+    }
 
 
 def push_order_ready(event: OrderReadyForPickup, uow: UnitOfWork, *, settings: Settings) -> None:
@@ -73,5 +87,6 @@ def push_order_ready(event: OrderReadyForPickup, uow: UnitOfWork, *, settings: S
 def register(bus: EventBus, *, settings: Settings | None = None) -> None:
     """Subscribe notifications' handlers; web push needs the settings (its keys)."""
     bus.subscribe(CustomerErased, erase_messages_of_erased_customer)
+    customers.register_erasure_step("notifications", erase_messages_in_erasure)
     if settings is not None:
         bus.subscribe(OrderReadyForPickup, partial(push_order_ready, settings=settings))

@@ -18,7 +18,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -419,15 +419,47 @@ _REDACTED: dict[str, Any] = {
 }
 
 
-def erase_messages_of(*, uow: UnitOfWork, profile_id: str, now: datetime | None = None) -> int:
+def erase_messages_of(
+    *,
+    uow: UnitOfWork,
+    profile_id: str,
+    addresses: Sequence[str] = (),
+    now: datetime | None = None,
+) -> int:
     """Right to erasure: clear the address, subject and bodies of every message to this person
-    (and to the profiles merged into them); those still queued are never sent. Returns how many
-    messages were cleared; ids, templates, statuses and dates stay, without personal data."""
-    now = now or utcnow()
+    (and to the profiles merged into them, and to her ``addresses``: a message sent to a guest
+    carries no profile); those still queued are never sent. Returns how many messages were
+    cleared; ids, templates, statuses and dates stay, without personal data."""
     cluster = [profile_id, *customers.merged_profile_ids(uow=uow, profile_id=profile_id)]
+    hers: ColumnElement[bool] = Message.profile_id.in_(cluster)
+    if addresses:
+        hers = or_(hers, Message.to_address.in_(list(addresses)))
+    cleared = _erase_messages(uow, hers, now or utcnow())
+    log.info("messages erased", extra={"profile_id": profile_id, "messages": cleared})
+    return cleared
+
+
+def erase_messages_about(
+    *,
+    uow: UnitOfWork,
+    references: Sequence[str],
+    addresses: Sequence[str] = (),
+    now: datetime | None = None,
+) -> int:
+    """Erasure seen from another context: the messages about these things (an order's
+    confirmation) or to these addresses lose their address and bodies. Returns how many."""
+    if not references and not addresses:
+        return 0
+    about: ColumnElement[bool] = Message.reference.in_(list(references))
+    if addresses:
+        about = or_(about, Message.to_address.in_(list(addresses)))
+    return _erase_messages(uow, about, now or utcnow())
+
+
+def _erase_messages(uow: UnitOfWork, which: ColumnElement[bool], now: datetime) -> int:
     uow.session.execute(
         update(Message)
-        .where(Message.profile_id.in_(cluster), Message.status == MessageStatus.QUEUED.value)
+        .where(which, Message.status == MessageStatus.QUEUED.value)
         .values(
             status=MessageStatus.SUPPRESSED.value,
             reason=SuppressionReason.ERASED.value,
@@ -437,13 +469,11 @@ def erase_messages_of(*, uow: UnitOfWork, profile_id: str, now: datetime | None 
     )
     result = uow.session.execute(
         update(Message)
-        .where(Message.profile_id.in_(cluster))
+        .where(which)
         .values(**_REDACTED, redacted_at=now)
         .execution_options(synchronize_session=False)
     )
-    cleared = int(result.rowcount or 0)  # type: ignore[attr-defined]
-    log.info("messages erased", extra={"profile_id": profile_id, "messages": cleared})
-    return cleared
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 def redact_old_messages(*, uow: UnitOfWork, older_than: datetime) -> int:
@@ -621,11 +651,14 @@ def push_subscriptions_of(
     )
 
 
-def erase_push_subscriptions_of(*, uow: UnitOfWork, profile_id: str) -> int:
-    """Erasure: her devices' addresses go."""
-    result = uow.session.execute(
-        delete(PushSubscription).where(PushSubscription.profile_id == profile_id)
-    )
+def erase_push_subscriptions_of(
+    *, uow: UnitOfWork, profile_id: str, anonymous_ids: Sequence[str] = ()
+) -> int:
+    """Erasure: her devices' addresses go (those a guest session of hers subscribed too)."""
+    hers: ColumnElement[bool] = PushSubscription.profile_id == profile_id
+    if anonymous_ids:
+        hers = or_(hers, PushSubscription.anonymous_id.in_(list(anonymous_ids)))
+    result = uow.session.execute(delete(PushSubscription).where(hers))
     return int(getattr(result, "rowcount", 0) or 0)
 
 

@@ -7,7 +7,9 @@ from __future__ import annotations
 from parcours.core.errors import NotFound
 from parcours.core.events import EventBus
 from parcours.core.uow import UnitOfWork
+from parcours.customers import service as customers
 from parcours.customers.events import CustomerErased
+from parcours.customers.service import ErasureScope
 from parcours.orders import service
 from parcours.payments.events import PaymentCaptured, PaymentRefunded
 
@@ -35,11 +37,25 @@ def follow_refund(event: PaymentRefunded, uow: UnitOfWork) -> None:
 
 
 def forget_erased_customer(event: CustomerErased, uow: UnitOfWork) -> None:
-    """Her email and addresses leave her orders when she is erased."""
+    """Her email and addresses leave her orders when she is erased (again: the erasure's own
+    step below did it in its transaction; this one covers erasures made before it existed)."""
     service.erase_customer_data(uow=uow, profile_id=event.profile_id)
+
+
+def erase_orders_in_erasure(uow: UnitOfWork, scope: ErasureScope) -> dict[str, int]:
+    """The erasure's own step, inside its transaction while her addresses and devices are still
+    known: her guest orders (on her devices, under her addresses) lose their personal data too."""
+    touched = service.erase_customer_data(
+        uow=uow,
+        profile_id=scope.profile_ids[0],
+        emails=scope.emails,
+        anonymous_ids=scope.anonymous_ids,
+    )
+    return {"orders": touched}
 
 
 def register(bus: EventBus) -> None:
     bus.subscribe(PaymentCaptured, settle_order_on_capture)
     bus.subscribe(PaymentRefunded, follow_refund)
     bus.subscribe(CustomerErased, forget_erased_customer)
+    customers.register_erasure_step("orders", erase_orders_in_erasure)

@@ -1479,16 +1479,34 @@ def return_items(
     return record
 
 
-def erase_customer_data(*, uow: UnitOfWork, profile_id: str) -> int:
-    """Right to erasure: her orders keep their amounts and items (the shop's accounts need
-    them) but lose her email and delivery addresses. Returns how many orders were touched."""
+def erase_customer_data(
+    *,
+    uow: UnitOfWork,
+    profile_id: str,
+    emails: Sequence[str] = (),
+    anonymous_ids: Sequence[str] = (),
+) -> int:
+    """Right to erasure: every order that is hers — placed under her profile (or one merged
+    into it), on one of her devices (``anonymous_ids``: a guest checkout on her phone) or under
+    one of her addresses (``emails``: a guest checkout anywhere) — keeps its amounts and items
+    (the shop's accounts need them) but loses her email and delivery addresses, and the messages
+    about it (the confirmation) lose theirs. Returns how many orders were touched."""
     cluster = [profile_id, *customers.merged_profile_ids(uow=uow, profile_id=profile_id)]
-    orders = list(uow.session.scalars(select(Order).where(Order.profile_id.in_(cluster))))
+    hers: ColumnElement[bool] = Order.profile_id.in_(cluster)
+    if anonymous_ids:
+        hers = or_(hers, Order.anonymous_id.in_(list(anonymous_ids)))
+    if emails:
+        hers = or_(hers, Order.email.in_(list(emails)))  # stored normalised, as emails are
+    orders = list(uow.session.scalars(select(Order).where(hers)))
+    addresses = sorted({order.email for order in orders if order.email})
     for order in orders:
         order.email = None
         for fulfilment in order.fulfilments:
             fulfilment.address = None
     uow.session.flush()
+    notifications.erase_messages_about(
+        uow=uow, references=[order.id for order in orders], addresses=addresses
+    )
     return len(orders)
 
 
