@@ -16,6 +16,7 @@ from parcours.catalog import api as catalog_api
 from parcours.core import health
 from parcours.core.auth import api as auth_api
 from parcours.core.auth.http import ApiKeyCache
+from parcours.core.csrf import CrossSiteRequestGuard, trusted_origins_of
 from parcours.core.db import Database
 from parcours.core.errors import install_error_handlers
 from parcours.core.events import EventBus
@@ -156,6 +157,9 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
 
     # Added innermost first: the request id wraps everything, the size limit guards idempotency.
     app.add_middleware(IdempotencyMiddleware, db=db)
+    app.add_middleware(
+        CrossSiteRequestGuard, trusted_origins=trusted_origins_of(settings.public_base_url)
+    )
     app.add_middleware(
         BodySizeLimitMiddleware,
         max_bytes=settings.max_body_bytes,
