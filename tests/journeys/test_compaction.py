@@ -4,6 +4,9 @@ after it, one person across devices once she signs in, and gone from the lake wh
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
+
+import pytest
 
 from parcours.core.clock import utcnow
 from parcours.core.db import Database
@@ -14,6 +17,8 @@ from parcours.journeys import service
 from parcours.journeys.lake import Lake, read_table
 from parcours.journeys.schemas import FunnelSpec, Period, Scope
 from parcours.tracking import service as tracking
+from parcours.tracking.ingest import build_row
+from parcours.tracking.store import insert_ignoring_duplicates, new_event_ids
 
 SPEC = FunnelSpec.model_validate(
     {"steps": [{"event": "Product Viewed"}, {"event": "Order Completed"}], "window_days": 7}
@@ -108,3 +113,103 @@ def test_an_erased_customer_leaves_the_lake_too(db: Database, settings: Settings
     engine = service.open_engine(settings, db)
     result = service.run_funnel(engine=engine, scope=_scope(), spec=SPEC)
     assert [s.persons for s in result.steps] == [0, 0]
+
+
+def _late_rows(count: int) -> list[dict[str, Any]]:
+    """A batch named now, as the committer names it: ids and reception time assigned."""
+    received = utcnow()
+    rows = [
+        build_row(
+            {
+                "type": "track",
+                "event": "Product Viewed",
+                "anonymousId": "device-late",
+                "messageId": f"late-{n}",
+                "properties": {"product_id": "prd_late"},
+                "timestamp": (received - timedelta(minutes=5)).isoformat(),
+            },
+            index=n,
+            kind="track",
+            write_key_id="key_late",
+            source="web",
+            received_at=received,
+        )
+        for n in range(count)
+    ]
+    for row, event_id in zip(rows, new_event_ids(count), strict=True):
+        row["id"] = event_id
+    return rows
+
+
+def _record_other_event(db: Database) -> str:
+    with UnitOfWork(db) as uow:
+        event_id = tracking.record_domain_event(
+            uow=uow,
+            name="Product Viewed",
+            properties={"product_id": "prd_other"},
+            channel="web",
+            occurred_at=utcnow() - timedelta(minutes=1),
+            anonymous_id="device-other",
+        )
+        uow.commit()
+    return event_id
+
+
+def _assert_late_events_reached_analytics(
+    db: Database, settings: Settings, late_ids: set[str]
+) -> None:
+    lake_ids = {
+        row["event_id"] for row in read_table(Lake(settings.lake_dir), "events").to_pylist()
+    }
+    assert late_ids <= lake_ids
+    engine = service.open_engine(settings, db)
+    [(count,)] = engine.rows("SELECT COUNT(*) FROM events WHERE anonymous_id = 'device-late'")
+    assert count == len(late_ids)
+
+
+def test_a_batch_named_long_before_its_commit_still_reaches_the_lake(
+    db: Database, settings: Settings
+) -> None:
+    """Ids and reception time are given when a batch is named; its commit may come much later
+    (a writer waiting on a lock, a slow disk), after later events were committed and compacted.
+    Compaction follows commits, not ids nor clocks: nothing committed is ever passed over."""
+    lake = Lake(settings.lake_dir)
+    late = _late_rows(3)  # named first: the smallest ids
+    _record_other_event(db)  # committed first: a larger id
+    # 30 s later the other event is settled and compacted; the late batch is not committed yet
+    service.compact_events(db=db, lake=lake, now=utcnow() + timedelta(seconds=30))
+    with db.engine.begin() as connection:
+        insert_ignoring_duplicates(connection, late)
+
+    service.compact_events(db=db, lake=lake, now=utcnow() + timedelta(seconds=60))
+
+    _assert_late_events_reached_analytics(db, settings, {row["id"] for row in late})
+
+
+def test_a_transaction_held_open_during_compaction_loses_none_of_its_events(
+    db: Database, settings: Settings
+) -> None:
+    """PostgreSQL writes side by side: a transaction holding inserted events for 30 s (of
+    simulated time) while later ones commit and get compacted; once it commits, its events are
+    in the query results at once and in the lake at the next compaction."""
+    if db.is_sqlite:
+        pytest.skip("SQLite has one writer: no event can commit while another write is open")
+    lake = Lake(settings.lake_dir)
+    late = _late_rows(3)
+    with db.engine.connect() as held:
+        transaction = held.begin()
+        insert_ignoring_duplicates(held, late)
+        other = _record_other_event(db)
+        service.compact_events(db=db, lake=lake, now=utcnow() + timedelta(seconds=30))
+        # the committed event is not lost either: in the lake, or in the live tail until then
+        engine = service.open_engine(settings, db)
+        [(seen,)] = engine.rows(f"SELECT COUNT(*) FROM events WHERE event_id = '{other}'")
+        assert seen == 1
+        transaction.commit()
+
+    engine = service.open_engine(settings, db)
+    [(count,)] = engine.rows("SELECT COUNT(*) FROM events WHERE anonymous_id = 'device-late'")
+    assert count == 3  # the live tail has them before any compaction
+    service.compact_events(db=db, lake=lake, now=utcnow() + timedelta(seconds=60))
+    _assert_late_events_reached_analytics(db, settings, {row["id"] for row in late})
+    assert {row["event_id"] for row in read_table(lake, "events").to_pylist()} >= {other}

@@ -1,10 +1,12 @@
 """From the event store to the journey tables: flattening, compaction into the lake, the live
 tail, and erasure.
 
-The periodic task (:func:`compact_events`) copies settled events (received more than
-``SETTLE`` ago, so a commit that came late on PostgreSQL is not skipped) into Parquet and moves
-the lake's position; queries read everything after that position from the event store itself
-(:func:`read_tail`). Events sent without analytics consent never enter the journey tables.
+The periodic task (:func:`compact_events`) copies events into Parquet in commit order, up to
+what can no longer change (:func:`parcours.tracking.service.stream_watermark`), and moves the
+lake's position; queries read everything after that position from the event store itself
+(:func:`read_tail`). No clock nor margin is involved, so a batch that commits long after its ids
+were named is still compacted (docs/journeys.md says why nothing committed can be passed over).
+Events sent without analytics consent never enter the journey tables.
 """
 
 from __future__ import annotations
@@ -28,7 +30,6 @@ from parcours.tracking import service as tracking_service
 
 log = logging.getLogger("parcours.journeys")
 
-SETTLE = timedelta(seconds=10)
 BATCH = 10_000
 #: Events with product lines: each line becomes an ``items`` row.
 ORDER_EVENTS = frozenset({"Order Completed", "Order Collected", "Order Refunded"})
@@ -150,30 +151,47 @@ def identity_links(uow: UnitOfWork) -> dict[str, str]:
     return dict(customers_service.anonymous_id_links(uow=uow))
 
 
+def lake_position(lake: Lake) -> tracking_service.StreamPosition | None:
+    """Where the lake is in the event stream, by commit order. A lake written before commit
+    order was kept has only the id: its events all have ``xact`` 0 (migration 0007)."""
+    state = lake.state()
+    event_id = state.get("position")
+    if not event_id:
+        return None
+    return int(state.get("position_xact", "0")), event_id
+
+
+def _read_committed(
+    uow: UnitOfWork, after: tracking_service.StreamPosition | None, below: int | None
+) -> tuple[list[tracking_service.StoredEvent], tracking_service.StreamPosition | None]:
+    rows = tracking_service.read_committed_events(uow=uow, after=after, below=below, limit=BATCH)
+    return [stored for _, stored in rows], (rows[-1][0] if rows else after)
+
+
 def compact_events(
     *, db: Database, lake: Lake, now: datetime | None = None, retention_days: int | None = None
 ) -> int:
-    """Copy settled events after the lake's position into Parquet, apply erasures, and merge
-    small files; live rows older than ``retention_days`` go, as they go from the event store.
-    Returns the events read. Safe to run again after a crash: the position moves
-    only after the files are written (a crash between the two writes a batch twice, which the
-    next run's erasure-by-id and the analyses' per-person logic tolerate — see docs)."""
+    """Copy the committed events after the lake's position into Parquet, apply erasures, and
+    merge small files; live rows older than ``retention_days`` (before ``now``) go, as they go
+    from the event store. Returns the events read. Safe to run again after a crash: the
+    position moves only after the files are written (a crash between the two writes a batch
+    twice, which the next run's erasure-by-id and the analyses' per-person logic tolerate —
+    see docs)."""
     now = now or utcnow()
     read = 0
     with UnitOfWork(db, read_only=True) as uow:
+        # first: every event below the watermark is visible to the reads that follow
+        watermark = tracking_service.stream_watermark(uow=uow)
         links = identity_links(uow)
-        position = lake.state().get("position") or None
+        position = lake_position(lake)
         while True:
-            batch = tracking_service.read_events(
-                uow=uow, after_id=position, limit=BATCH, received_before=now - SETTLE
-            )
-            if not batch:
+            batch, position = _read_committed(uow, position, watermark)
+            if not batch or position is None:
                 break
             events, items = _tables(uow, batch, links)
             lake.append("events", events, origin=LIVE)
             lake.append("items", items, origin=LIVE)
-            position = batch[-1].id
-            lake.save_state(position=position)
+            lake.save_state(position=position[1], position_xact=str(position[0]))
             read += len(batch)
         erase_from_lake(uow=uow, lake=lake)
     if retention_days:
@@ -203,15 +221,14 @@ def erase_from_lake(*, uow: UnitOfWork, lake: Lake) -> int:
 
 
 def read_tail(*, uow: UnitOfWork, lake: Lake, limit: int = 200_000) -> Tail:
-    """Events after the lake's position (the last minute or so), flattened, and the identity
-    links known now."""
+    """Every committed event after the lake's position (the last minute or so, and any batch
+    whose commit came late), flattened, and the identity links known now."""
     links = identity_links(uow)
-    position = lake.state().get("position") or None
+    start = lake_position(lake)
+    position = start
     batch: list[tracking_service.StoredEvent] = []
     while len(batch) < limit:
-        more = tracking_service.read_events(
-            uow=uow, after_id=batch[-1].id if batch else position, limit=BATCH
-        )
+        more, position = _read_committed(uow, position, None)
         batch.extend(more)
         if len(more) < BATCH:
             break
@@ -219,4 +236,4 @@ def read_tail(*, uow: UnitOfWork, lake: Lake, limit: int = 200_000) -> Tail:
     link_rows = pa.Table.from_pylist(
         [{"anonymous_id": a, "profile_id": p} for a, p in links.items()], schema=LINKS
     )
-    return Tail(events, items, link_rows, position)
+    return Tail(events, items, link_rows, start[1] if start else None)

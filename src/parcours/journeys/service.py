@@ -56,7 +56,7 @@ def journey_model(settings: Settings) -> JourneyModel:
 
 
 def compact_now(settings: Settings, db: Database) -> int:
-    """Compact now (CLI, after a demo load, tests): the settled events go to Parquet."""
+    """Compact now (CLI, after a demo load, tests): the committed events go to Parquet."""
     return compact_events(
         db=db, lake=Lake(settings.lake_dir), retention_days=settings.event_retention_days
     )

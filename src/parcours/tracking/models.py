@@ -3,6 +3,12 @@
 ``day`` (the corrected timestamp's UTC date) leads an index with ``id``, so a day is one range
 scan today and one partition (PostgreSQL declarative partitioning, Parquet files) later.
 ``(write_key_id, message_id)`` is unique: a retried message is stored once.
+
+``xact`` orders rows by commit, which ids cannot: ids are named before the commit, and a batch
+may commit long after a later one. It is the writing transaction's id on PostgreSQL (together
+with the oldest transaction still running it says what can no longer appear) and a counter
+taken under the single writer's lock on SQLite. Readers that must miss nothing — the journey
+lake's compaction — follow ``(xact, id)``; see docs/journeys.md.
 """
 
 from __future__ import annotations
@@ -10,7 +16,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Date, Index, Integer, String, UniqueConstraint
+from sqlalchemy import BigInteger, Date, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from parcours.core.db import Base, JSONDocument, UTCDateTime
@@ -28,6 +34,7 @@ class Event(Base):
         Index("ix_events_anonymous_id_timestamp", "anonymous_id", "timestamp"),
         Index("ix_events_user_id_timestamp", "user_id", "timestamp"),
         Index("ix_events_profile_id_timestamp", "profile_id", "timestamp"),
+        Index("ix_events_xact_id", "xact", "id"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)  # ev_…, sortable
@@ -58,6 +65,8 @@ class Event(Base):
     original_timestamp: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    #: Commit order (see the module's docstring); set by the insert, never by the caller.
+    xact: Mapped[int] = mapped_column(BigInteger)
 
 
 class ErasedEvent(Base):
@@ -69,3 +78,14 @@ class ErasedEvent(Base):
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     event_id: Mapped[str] = mapped_column(String(40))
     erased_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class CommitSequence(Base):
+    """SQLite's commit counter of the event store (one row): taken under the writer's lock, so
+    its values follow commit order. PostgreSQL uses transaction ids instead and leaves it
+    empty."""
+
+    __tablename__ = "tracking_commit_sequence"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger)

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, case, delete, func, or_, select, update
+from sqlalchemy import Select, and_, case, delete, func, or_, select, text, update
 
 from parcours.core.clock import as_utc, utcnow
 from parcours.core.errors import InvalidInput
@@ -150,11 +150,10 @@ def read_events(
 ) -> list[StoredEvent]:
     """Events in id order after ``after_id`` (a consumer's position in the stream).
 
-    Ids are given at commit, in commit order on SQLite (one writer at a time). On PostgreSQL,
-    where several committers (threads and processes) write side by side, a transaction may
-    commit a smaller id just after a reader went past it: a consumer that must miss nothing
-    passes ``received_before`` a few seconds in the past (e.g. ``utcnow() - 10 s``), so it only
-    reads events whose commits are long settled."""
+    Ids are named just before the commit, which may come late: a reader by id can pass over a
+    batch that commits after it went by, even with ``received_before`` a few seconds in the
+    past. A consumer that must miss nothing reads by commit order instead,
+    :func:`read_committed_events`."""
     query = select(Event).order_by(Event.id).limit(max(1, min(limit, 10_000)))
     if after_id is not None:
         query = query.where(Event.id > after_id)
@@ -163,6 +162,64 @@ def read_events(
     if received_before is not None:
         query = query.where(Event.received_at < as_utc(received_before))
     return [_stored(row) for row in uow.session.scalars(query)]
+
+
+#: A place in the event stream by commit order: ``(xact, id)`` of the last event read.
+StreamPosition = tuple[int, str]
+
+
+def stream_watermark(*, uow: UnitOfWork) -> int | None:
+    """The commit order below which no event can still appear, or None when every event not
+    visible yet will come after those visible (SQLite: one writer, its counter taken under the
+    lock). On PostgreSQL, the oldest transaction still running: every transaction before it has
+    ended, so its events are all visible, and anything committed later has a larger ``xact``."""
+    if uow.session.get_bind().dialect.name == "sqlite":
+        return None
+    return int(uow.session.scalar(_WATERMARK))
+
+
+# The snapshot's first in-progress transaction, leaving out those that belong to another
+# database of the cluster (a backend never changes database; tables are per database, so they
+# cannot write our events): another application's long transaction must not hold the journeys
+# back. A transaction not found there (ended since, prepared) counts: the safe side. Without
+# any, the snapshot's xmax: the next transaction id, larger than every one that has run.
+_WATERMARK = text(
+    """
+    WITH snapshot AS (SELECT pg_current_snapshot() AS s)
+    SELECT LEAST(
+        pg_snapshot_xmax(s)::text::bigint,
+        (
+            SELECT min(running::text::bigint)
+            FROM pg_snapshot_xip(s) AS running
+            WHERE NOT EXISTS (
+                SELECT 1 FROM pg_stat_activity AS elsewhere
+                WHERE elsewhere.datname <> current_database()
+                AND elsewhere.backend_xid::text::bigint = running::text::bigint % 4294967296
+            )
+        )
+    )::text
+    FROM snapshot
+    """
+)
+
+
+def read_committed_events(
+    *,
+    uow: UnitOfWork,
+    after: StreamPosition | None,
+    below: int | None = None,
+    limit: int = 500,
+) -> list[tuple[StreamPosition, StoredEvent]]:
+    """Events in commit order after ``after``, with their positions, up to the ``below``
+    watermark (:func:`stream_watermark`, read first in the same unit of work). A consumer that
+    moves its position only over what this returns never misses a committed event."""
+    query = select(Event).order_by(Event.xact, Event.id).limit(max(1, min(limit, 10_000)))
+    if after is not None:
+        xact, event_id = after
+        query = query.where(or_(Event.xact > xact, and_(Event.xact == xact, Event.id > event_id)))
+    if below is not None:
+        query = query.where(Event.xact < below)
+    return [((row.xact, row.id), _stored(row)) for row in uow.session.scalars(query)]
 
 
 def assign_profile(

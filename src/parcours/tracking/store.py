@@ -2,6 +2,9 @@
 
 ``ON CONFLICT DO NOTHING`` on the ``(write_key_id, message_id)`` key, through each dialect's own
 insert construct, so a retried batch (the same messages again) costs no error and no duplicate.
+
+Every insert also sets the rows' commit order, ``xact`` (see :mod:`parcours.tracking.models`):
+the transaction's own id on PostgreSQL, the next value of a counter on SQLite.
 """
 
 from __future__ import annotations
@@ -14,7 +17,15 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Insert, Table
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Insert,
+    Table,
+    bindparam,
+    literal_column,
+    text,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 
 from parcours.core.clock import as_utc
@@ -28,10 +39,35 @@ def insert_statement(dialect_name: str) -> Insert:
     table = Event.__table__
     assert isinstance(table, Table)
     if dialect_name == "postgresql":
-        return postgresql.insert(table).on_conflict_do_nothing(index_elements=_CONFLICT_KEY)
+        # The writing transaction's id, 64 bits (no wraparound): compaction reads up to the
+        # oldest transaction still running, so a late commit is never passed over.
+        values: dict[str, ColumnElement[Any]] = {
+            column.name: bindparam(column.name, type_=column.type)
+            for column in table.columns
+            if column.name != "xact"
+        }
+        values["xact"] = literal_column("pg_current_xact_id()::text::bigint")
+        return (
+            postgresql.insert(table)
+            .values(values)
+            .on_conflict_do_nothing(index_elements=_CONFLICT_KEY)
+        )
     if dialect_name == "sqlite":
         return sqlite.insert(table).on_conflict_do_nothing(index_elements=_CONFLICT_KEY)
     raise NotImplementedError(f"no duplicate-ignoring insert for {dialect_name}")
+
+
+_NEXT_COMMIT = text(
+    "INSERT INTO tracking_commit_sequence (name, value) VALUES ('events', 1) "
+    "ON CONFLICT (name) DO UPDATE SET value = tracking_commit_sequence.value + 1 "
+    "RETURNING value"
+)
+
+
+def _sqlite_commit_number(connection: Connection) -> int:
+    """The next value of SQLite's commit counter. Writing it takes the database's single
+    writer lock, held until the transaction ends: the values follow commit order."""
+    return int(connection.execute(_NEXT_COMMIT).scalar_one())
 
 
 _JSON_COLUMNS = ("properties", "traits", "context")
@@ -72,9 +108,11 @@ def insert_ignoring_duplicates(connection: Connection, rows: Sequence[dict[str, 
     sql, order = _driver_statement(connection)
     dumps = json.dumps
     if order:  # SQLite: positional parameters, times and dates as text
+        xact = _sqlite_commit_number(connection)
         params: list[Any] = []
         for row in rows:
             values = dict(row)
+            values["xact"] = xact
             for column in _JSON_COLUMNS:
                 values[column] = dumps(values[column])
             for column in _TIME_COLUMNS:
