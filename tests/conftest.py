@@ -217,6 +217,30 @@ def _empty_tables(request: pytest.FixtureRequest) -> Iterator[None]:
             conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " CASCADE"))
 
 
+#: The Redis the live-sync tests share (``PARCOURS_TEST_REDIS_URL``, else the local one).
+REDIS_URL = os.environ.get("PARCOURS_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """The Redis of the tests that need one, checked once: such a test fails (never skips) with
+    what to do when that Redis does not answer; tests without Redis never ask for it."""
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2, socket_timeout=2)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        pytest.fail(
+            f"this test needs Redis at {REDIS_URL} and it does not answer ({exc}): start it "
+            "('redis-server --daemonize yes', as .ci/run does) or set PARCOURS_TEST_REDIS_URL",
+            pytrace=False,
+        )
+    finally:
+        client.close()
+    return REDIS_URL
+
+
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
     return Settings(

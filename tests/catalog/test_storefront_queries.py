@@ -14,6 +14,7 @@ from parcours.catalog import service as catalog
 from parcours.catalog.search import spelling_hint
 from parcours.core.clock import utcnow
 from parcours.core.db import Database
+from parcours.core.errors import InvalidInput
 from parcours.core.ids import new_id
 from parcours.core.uow import UnitOfWork
 from parcours.orders import popularity
@@ -159,8 +160,9 @@ def test_pages_and_unknowns(uow: UnitOfWork, dressed: dict[str, str]) -> None:
     assert (second.page, second.pages, len(second.items)) == (2, 2, 1)
     beyond = catalog.browse_products(uow=uow, category_slug="femme", per_page=2, page=9)
     assert beyond.page == 2
-    with pytest.raises(Exception, match="no category"):
+    with pytest.raises(InvalidInput, match="no category") as unknown:
         catalog.browse_products(uow=uow, category_slug="nulle-part")
+    assert unknown.value.code == "unknown_category"
 
 
 def test_newest_counts_and_products_by_ids(uow: UnitOfWork, dressed: dict[str, str]) -> None:

@@ -7,16 +7,17 @@ from collections.abc import Callable
 
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy.engine import make_url
 
 from parcours.core.auth.models import Role
 from parcours.core.logs import JsonFormatter
 
 
-def test_healthz_and_readyz_report_the_database(client: TestClient) -> None:
+def test_healthz_and_readyz_report_the_database(client: TestClient, database_url: str) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
     ready = client.get("/readyz")
     assert ready.status_code == 200
-    assert ready.json()["database"] in {"sqlite", "postgresql"}
+    assert ready.json()["database"] == make_url(database_url).get_backend_name()
     assert ready.json()["outbox"] == {"pending": 0, "dead": 0}
 
 

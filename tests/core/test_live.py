@@ -1,15 +1,14 @@
 """A cart change reaches every open stream of the shopper: from any thread, in this process or
 through Redis from another, as Server-Sent Events; slow or departed clients hold nothing.
 
-The Redis tests use the server at ``PARCOURS_TEST_REDIS_URL`` (default the local one) and fail,
-never skip, when it is not there. Each test uses its own channel prefix.
+The Redis tests use the server of the ``redis_url`` fixture (``PARCOURS_TEST_REDIS_URL``, default
+the local one) and fail, never skip, when it is not there. Each test uses its own channel prefix.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import os
 import socket
 import threading
 import time
@@ -26,6 +25,7 @@ import redis.asyncio
 import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
+from tests.conftest import REDIS_URL
 
 from parcours.core.live import (
     InProcessHub,
@@ -36,8 +36,6 @@ from parcours.core.live import (
     time_delivery,
 )
 from parcours.core.settings import Environment, Settings
-
-REDIS_URL = os.environ.get("PARCOURS_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
 @pytest.fixture
@@ -134,7 +132,7 @@ async def test_closing_the_hub_ends_open_subscriptions() -> None:
 async def test_delivery_can_be_timed() -> None:
     timings = await time_delivery(InProcessHub(), count=20)
     assert len(timings.seconds) == 20
-    assert 0 < timings.p50 <= timings.p99 < 1
+    assert 0 < timings.p50 <= timings.p99  # the figures themselves: bench/cart_sync.py
 
 
 def test_the_settings_choose_the_hub() -> None:
@@ -149,10 +147,10 @@ def test_the_settings_choose_the_hub() -> None:
 
 
 @asynccontextmanager
-async def redis_hubs(count: int, **options: Any) -> AsyncIterator[list[RedisHub]]:
+async def redis_hubs(url: str, count: int, **options: Any) -> AsyncIterator[list[RedisHub]]:
     """``count`` hubs sharing a fresh channel prefix: as many processes of one deployment."""
     prefix = f"parcours:test:{uuid.uuid4().hex}:"
-    hubs = [RedisHub(REDIS_URL, channel_prefix=prefix, **options) for _ in range(count)]
+    hubs = [RedisHub(url, channel_prefix=prefix, **options) for _ in range(count)]
     try:
         yield hubs
     finally:
@@ -163,19 +161,18 @@ async def redis_hubs(count: int, **options: Any) -> AsyncIterator[list[RedisHub]
 
 
 @pytest.mark.anyio
-async def test_a_publish_in_one_process_reaches_a_subscriber_in_another_within_a_second() -> None:
-    async with redis_hubs(2) as (till, phone), phone.subscribe("cart:crt_1") as messages:
-        assert phone.connected, f"Redis at {REDIS_URL} is not reachable"
-        started = time.perf_counter()
+async def test_a_publish_in_one_process_reaches_a_subscriber_in_another(redis_url: str) -> None:
+    # How fast: bench/cart_sync.py times it (the hub alone, then through HTTP and two servers).
+    async with redis_hubs(redis_url, 2) as (till, phone), phone.subscribe("cart:crt_1") as messages:
+        assert phone.connected, f"Redis at {redis_url} is not reachable"
         _publish_in_thread(till, "cart:crt_1", {"version": 1}, {"version": 2})
         assert await _next(messages) == {"version": 1}
         assert await _next(messages) == {"version": 2}
-        assert time.perf_counter() - started < 1.0
 
 
 @pytest.mark.anyio
-async def test_a_process_delivers_its_own_messages_once() -> None:
-    async with redis_hubs(2) as (web, worker), AsyncExitStack() as stack:
+async def test_a_process_delivers_its_own_messages_once(redis_url: str) -> None:
+    async with redis_hubs(redis_url, 2) as (web, worker), AsyncExitStack() as stack:
         local = await stack.enter_async_context(web.subscribe("cart:crt_1"))
         remote = await stack.enter_async_context(worker.subscribe("cart:crt_1"))
         web.publish("cart:crt_1", {"version": 1})
@@ -189,24 +186,24 @@ async def test_a_process_delivers_its_own_messages_once() -> None:
 
 
 @pytest.mark.anyio
-async def test_without_redis_publishing_does_not_wait_and_local_streams_still_update() -> None:
+async def test_without_redis_local_streams_still_update() -> None:
     async with AsyncExitStack() as stack:
         hub = RedisHub("redis://127.0.0.1:1/0", ready_timeout=0.2, publish_timeout=0.2)
         stack.push_async_callback(hub.aclose)
         messages = await stack.enter_async_context(hub.subscribe("cart:crt_1"))
         assert not hub.connected
-        started = time.perf_counter()
         for version in range(1, 51):
             hub.publish("cart:crt_1", {"version": version})
-        assert time.perf_counter() - started < 0.05
         assert [(await _next(messages))["version"] for _ in range(50)] == list(range(1, 51))
 
 
 @pytest.mark.anyio
-async def test_a_lost_redis_connection_comes_back_and_asks_subscribers_to_resync() -> None:
-    async with redis_hubs(2) as (till, phone), phone.subscribe("cart:crt_1") as messages:
-        assert phone.connected, f"Redis at {REDIS_URL} is not reachable"
-        admin = redis.asyncio.Redis.from_url(REDIS_URL)
+async def test_a_lost_redis_connection_comes_back_and_asks_subscribers_to_resync(
+    redis_url: str,
+) -> None:
+    async with redis_hubs(redis_url, 2) as (till, phone), phone.subscribe("cart:crt_1") as messages:
+        assert phone.connected, f"Redis at {redis_url} is not reachable"
+        admin = redis.asyncio.Redis.from_url(redis_url)
         try:
             name = f"parcours-live-sub-{phone.origin[:12]}"
             ids = [c["id"] for c in await admin.client_list() if c.get("name") == name]
@@ -338,8 +335,9 @@ def live_site(request: pytest.FixtureRequest) -> Iterator[LiveSite]:
         hubs = [server_hub]
         publisher = server_hub
     else:
+        url = request.getfixturevalue("redis_url")
         prefix = f"parcours:test:{uuid.uuid4().hex}:"
-        server_hub, publisher = hubs = [RedisHub(REDIS_URL, channel_prefix=prefix) for _ in "ab"]
+        server_hub, publisher = hubs = [RedisHub(url, channel_prefix=prefix) for _ in "ab"]
     try:
         with _serve(_site_app(server_hub)) as url:
             yield LiveSite(url, server_hub, publisher)
@@ -370,13 +368,11 @@ def test_a_stream_starts_with_the_cart_then_follows_every_change(live_site: Live
         assert first.data["cart"] == {"id": "crt_1", "lines": []}
         assert live_site.server_hub.subscriber_count("cart:crt_1") == 1
 
-        started = time.perf_counter()
         live_site.publisher.publish("cart:crt_1", {"type": "cart", "version": 2})
         live_site.publisher.publish("cart:crt_1", {"type": "ended", "cart_id": "crt_1"})
         change = _next_event(events)
         assert (change.name, change.id) == ("cart", "2")
         assert change.data == {"type": "cart", "version": 2}
-        assert time.perf_counter() - started < 1.0
         ended = _next_event(events)
         assert (ended.name, ended.id) == ("cart", None)
 

@@ -7,7 +7,7 @@ import threading
 import time
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from parcours.core.db import Database
 from parcours.core.errors import Conflict, InvalidInput
@@ -206,10 +206,30 @@ def test_alias_links_an_anonymous_id_and_joins_two_user_ids(uow: UnitOfWork) -> 
     assert kinds(uow, profile.id)["user_id"] == {"u-1", "u-legacy"}
 
 
+def _wait_until_the_till_waits(db: Database, till_begun: threading.Event) -> None:
+    """Until the till has started its unit of work and, on PostgreSQL, waits for a lock the
+    app's open transaction holds (its identifier): the two really overlap. On SQLite, whatever
+    the till does first waits for the app's write lock, so its start is enough."""
+    assert till_begun.wait(10), "the till never started"
+    if db.is_sqlite:
+        return
+    waiting = text(
+        "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
+        " WHERE NOT l.granted AND a.datname = current_database()"
+    )
+    deadline = time.monotonic() + 10
+    with db.engine.connect() as conn:
+        while not conn.scalar(waiting):
+            assert time.monotonic() < deadline, "the till never waited on the app's identifier"
+            conn.rollback()
+            time.sleep(0.01)
+
+
 def test_two_channels_identifying_a_new_person_at_once_make_one_profile(db: Database) -> None:
     """The app and the till send the same new email at the same moment: the second waits on the
     first's identifier, then joins its profile instead of failing or splitting the person."""
     first_done = threading.Event()
+    till_begun = threading.Event()
     errors: list[BaseException] = []
 
     def app_side() -> None:
@@ -223,7 +243,7 @@ def test_two_channels_identifying_a_new_person_at_once_make_one_profile(db: Data
                     at=at(0),
                 )
                 first_done.set()
-                time.sleep(0.3)  # the till's identify runs meanwhile
+                _wait_until_the_till_waits(db, till_begun)  # its identify runs meanwhile
                 uow.commit()
         except BaseException as exc:  # reported below, in the test's thread
             errors.append(exc)
@@ -232,6 +252,7 @@ def test_two_channels_identifying_a_new_person_at_once_make_one_profile(db: Data
     def till_side() -> None:
         first_done.wait(5)
         try:
+            till_begun.set()
             with UnitOfWork(db) as uow:
                 service.identify(
                     uow=uow,
@@ -243,6 +264,7 @@ def test_two_channels_identifying_a_new_person_at_once_make_one_profile(db: Data
                 uow.commit()
         except BaseException as exc:
             errors.append(exc)
+            till_begun.set()
 
     threads = [threading.Thread(target=app_side), threading.Thread(target=till_side)]
     for thread in threads:

@@ -44,9 +44,8 @@ def test_search_then_see_stock_in_lyon_stores(
     expect(phone.get_by_text("Magasins les plus proches de 69002 Lyon")).to_be_visible()
     first_store = phone.locator("[data-testid=availability] .store").first
     expect(first_store.locator("h3")).to_have_text("Parcours Lyon République")
-    expect(first_store.locator(".level")).to_have_text(
-        re.compile(r"^(En stock|Plus que \d+|Épuisé)$")
-    )
+    # The seeded demo stock (demo_stock's fixed seed) leaves one of these at Lyon République.
+    expect(first_store.locator(".level")).to_have_text("Plus que 1")
     expect(first_store.locator(".collect")).to_have_text(re.compile(r"^Retrait "))
     screenshot(phone, "product-availability-phone")
 

@@ -17,6 +17,7 @@ from tests.conftest import Shop
 from parcours.core.auth.models import Role
 from parcours.core.clock import utcnow
 from parcours.core.db import Database
+from parcours.core.errors import Conflict
 from parcours.core.uow import UnitOfWork
 from parcours.customers import service as customers
 from parcours.customers.models import ShopperSession
@@ -216,7 +217,7 @@ def test_the_service_counts_and_lists_open_calls(shop: Shop, uow: UnitOfWork) ->
         first.id,
         second.id,
     ]
-    with pytest.raises(Exception, match="another associate"):
+    with pytest.raises(Conflict, match="another associate"):
         service.take_advice_request(uow=uow, request_id=first.id, staff_id=None)  # type: ignore[arg-type]
 
 

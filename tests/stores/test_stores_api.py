@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
+from tests.conftest import PARIS
 
 from parcours.core.auth.models import Role
 from parcours.core.uow import UnitOfWork
@@ -115,6 +118,7 @@ def test_list_locations_is_paginated(
     assert bad.json()["code"] == "invalid_cursor"
 
 
+@pytest.mark.at(datetime(2026, 6, 10, 12, tzinfo=PARIS))
 def test_nearby_stores_by_point_postcode_or_town(
     client: TestClient,
     publishable_headers: dict[str, str],
@@ -139,7 +143,8 @@ def test_nearby_stores_by_point_postcode_or_town(
         "label_fr",
         "label_en",
     }
-    assert items[0]["opening"]["label_fr"].startswith(("Ouvert", "Fermé"))
+    # At midday on a Wednesday (the at marker) the Lyon store is open until 19:30.
+    assert items[0]["opening"]["label_fr"] == "Ouvert · ferme à 19:30"
     assert len(items[0]["store"]["hours"]) == 6
 
     by_postcode = client.get("/v1/stores/nearby?q=69001&limit=1", headers=publishable_headers)

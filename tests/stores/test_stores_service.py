@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -233,7 +232,7 @@ def test_nearest_refuses_impossible_coordinates(uow: UnitOfWork) -> None:
         service.find_nearest_locations(uow=uow, latitude=95, longitude=0)
 
 
-def test_locator_over_500_stores_is_fast_and_query_bounded(
+def test_locator_over_500_stores_is_query_bounded(
     location_fields: Fields, uow: UnitOfWork, queries: Any
 ) -> None:
     rng = random.Random(3)
@@ -252,15 +251,7 @@ def test_locator_over_500_stores_is_fast_and_query_bounded(
     started = queries.count
     service.find_nearest_locations(uow=uow, latitude=45.76, longitude=4.84, limit=10)
     # ranking, the winners, then one query per child collection (services, hours, exceptions)
-    assert queries.count - started == 5
-    uow.session.expunge_all()
-    timings = []
-    for _ in range(20):
-        begin = time.perf_counter()
-        service.find_nearest_locations(uow=uow, latitude=45.76, longitude=4.84, limit=10)
-        timings.append(time.perf_counter() - begin)
-        uow.session.expunge_all()
-    assert sorted(timings)[10] < 0.05  # median; measured ~3 ms on a laptop
+    assert queries.count - started == 5  # how fast under load: bench/availability.py
 
 
 def test_directory_cards_answer_like_the_rows(

@@ -7,11 +7,13 @@ import html
 import json
 import re
 
+from babel.dates import format_datetime
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from tests.carts.conftest import mailed_code
-from tests.conftest import Shop
+from tests.conftest import PARIS, Clock, Shop
 
+from parcours.core.clock import as_utc
 from parcours.core.db import Database
 from parcours.core.uow import UnitOfWork
 from parcours.customers import service as customers
@@ -92,18 +94,27 @@ def test_account_shows_the_loyalty_card_and_every_channel_orders(
     assert "Commande " in client.get("/compte").text
 
 
-def test_consents_are_recorded_with_their_date(client: TestClient, db: Database) -> None:
+def test_consents_are_recorded_with_their_date(
+    client: TestClient, db: Database, clock: Clock
+) -> None:
     _sign_in(client, db)
+    before = clock.now()
     answer = client.post(
         "/compte/consentements", data={"marketing_email": "on"}, follow_redirects=False
     )
     assert answer.status_code == 303
     with UnitOfWork(db, read_only=True) as uow:
         current = customers.current_consents(uow=uow, profile_id=_profile_id(db))
-    assert current[ConsentPurpose.MARKETING_EMAIL].granted is True
+    email = current[ConsentPurpose.MARKETING_EMAIL]
+    assert email.granted is True
+    assert before <= as_utc(email.recorded_at) <= clock.now()
     assert ConsentPurpose.MARKETING_SMS not in current
     page = html.unescape(client.get("/compte").text)
-    assert "choix du" in page
+    # The date and time she chose, in Paris: "choix du mercredi 10 juin, 12:00".
+    when = format_datetime(
+        as_utc(email.recorded_at), "EEEE d MMMM, HH:mm", tzinfo=PARIS, locale="fr_FR"
+    )
+    assert f"choix du {when}" in page
     client.post("/compte/consentements", data={})
     with UnitOfWork(db, read_only=True) as uow:
         current = customers.current_consents(uow=uow, profile_id=_profile_id(db))

@@ -21,6 +21,20 @@ EMAIL = "ines.petit@exemple.fr"
 #: script shows one of them at a time, the locator must not depend on when it ran).
 COLLECT_STORES = 'fieldset[data-for="click_and_collect"]'
 
+#: Marks the page once its live stream (EventSource) has had its first event, the cart as the
+#: server read it after subscribing: from then on every change reaches it.
+STREAM_WATCH = """(() => {
+  const Native = window.EventSource;
+  window.EventSource = class extends Native {
+    constructor(...args) {
+      super(...args);
+      this.addEventListener("initial", () => {
+        document.documentElement.dataset.stream = "initial";
+      });
+    }
+  };
+})();"""
+
 
 def dismiss_consent(page: Page) -> None:
     """The cookie banner: she refuses (one tap, as easy as accepting)."""
@@ -75,9 +89,11 @@ def test_phone_cart_follows_her_to_the_desktop_then_click_and_collect(
     expect(lines).to_contain_text("Quantité : 1")
 
     # Live sync: the phone shows the cart, the desktop adds one more, the phone follows.
+    phone.add_init_script(STREAM_WATCH)
     phone.goto(f"{live_server}/panier")
     expect(phone.get_by_test_id("cart-lines")).to_contain_text("Quantité : 1")
-    phone.wait_for_timeout(300)  # the phone's stream is open
+    # The phone's stream is open: its first event came, so the server follows the cart for it.
+    expect(phone.locator("html")).to_have_attribute("data-stream", "initial")
     desktop.get_by_role("button", name=re.compile("^Un de plus")).click()
     expect(desktop.get_by_test_id("cart-lines")).to_contain_text("Quantité : 2")
     expect(phone.get_by_test_id("cart-lines")).to_contain_text("Quantité : 2", timeout=5000)
@@ -96,7 +112,7 @@ def test_phone_cart_follows_her_to_the_desktop_then_click_and_collect(
     # Payment with the test provider.
     expect(desktop.get_by_role("heading", name="Paiement")).to_be_visible()
     desktop.get_by_label("Numéro de carte").fill("4242 4242 4242 4242")
-    desktop.get_by_label("Date d'expiration (MM/AA)").fill("1234")
+    desktop.get_by_label("Date d'expiration (MM/AA)").fill(card_expiry_field().replace("/", ""))
     desktop.get_by_label("Cryptogramme (3 ou 4 chiffres)").fill("123")
     screenshot(desktop, "storefront-payment-desktop")
     desktop.get_by_role("button", name=re.compile("^Payer")).click()
