@@ -41,11 +41,12 @@ def test_the_books_hold_whatever_the_sequence(app: FastAPI, db: Database, shop: 
         )
         uow.commit()
     done: list[str] = []
+    refusals: list[str] = []
 
     class OneOrder(RuleBasedStateMachine):
         order_id = ""
 
-        @initialize(quantity=st.integers(1, 3), at_till=st.booleans())
+        @initialize(quantity=st.integers(1, 3), at_till=st.sampled_from([True, True, False]))
         def place(self, quantity: int, at_till: bool) -> None:
             with UnitOfWork(db) as uow:
                 cart = carts.open_cart(
@@ -81,7 +82,8 @@ def test_the_books_hold_whatever_the_sequence(app: FastAPI, db: Database, shop: 
             with UnitOfWork(db) as uow:
                 try:
                     action(uow)
-                except DomainError:
+                except DomainError as refused:
+                    refusals.append(f"{name}: {refused.code}")
                     return
                 uow.commit()
                 done.append(name)
@@ -156,11 +158,12 @@ def test_the_books_hold_whatever_the_sequence(app: FastAPI, db: Database, shop: 
             assert not problems, problems
 
     OneOrder.TestCase.settings = settings(
-        max_examples=20,
+        max_examples=30,
+        derandomize=True,  # the same sequences everywhere: the check below cannot flake
         stateful_step_count=8,
         deadline=None,
         suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
     )
     OneOrder.TestCase().runTest()
     # The sequences did something: payments, refunds and returns were accepted, not only refused.
-    assert {"pay", "refund", "return"} <= set(done), sorted(set(done))
+    assert {"pay", "refund", "return"} <= set(done), (sorted(set(done)), sorted(set(refusals)))
