@@ -8,7 +8,7 @@ PYTEST_ARGS ?=
 
 VENDOR := src/parcours/web/static/vendor
 
-.PHONY: demo serve test test-sqlite test-pg test-fast lint fmt typecheck bench migrate browser vendor clean
+.PHONY: demo serve test test-sqlite test-pg test-fast test-at lint fmt typecheck bench migrate browser vendor clean
 
 $(BIN)/parcours: requirements/dev.lock pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -70,6 +70,12 @@ test-pg: $(BIN)/parcours
 
 test-fast: $(BIN)/parcours
 	env -u PARCOURS_TEST_DATABASE_URL $(BIN)/pytest -p no:cacheprovider -m "not e2e" -x -q
+
+## test-at: the suite (or PYTEST_ARGS) on SQLite with "now" at NOW (docs/testing.md), e.g.
+## make test-at NOW=2026-03-29T00:59:00Z PYTEST_ARGS=tests/orders
+test-at: $(BIN)/parcours
+	@test -n "$(NOW)" || { echo "give the instant: make test-at NOW=2026-03-29T00:59:00Z"; exit 1; }
+	env -u PARCOURS_TEST_DATABASE_URL PARCOURS_TEST_NOW=$(NOW) $(BIN)/pytest -p no:cacheprovider $(PYTEST_ARGS)
 
 lint: $(BIN)/parcours
 	$(BIN)/ruff check src tests bench migrations

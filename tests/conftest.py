@@ -29,6 +29,7 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import make_url
 
@@ -42,6 +43,17 @@ from parcours.core.uow import UnitOfWork
 from parcours.models import Base
 
 TEST_PASSWORD = "correct horse battery"
+
+# Property tests in CI draw the same examples on every run (a red run reproduces, a green one is
+# not luck); elsewhere they explore. Tests that touch the database keep their own modest
+# max_examples; HYPOTHESIS_PROFILE=ci gives a local run CI's examples.
+hypothesis_settings.register_profile(
+    "ci", derandomize=True, database=None, deadline=None, print_blob=True
+)
+if _profile := os.environ.get("HYPOTHESIS_PROFILE") or (
+    "ci" if os.environ.get("CI") == "true" else None
+):
+    hypothesis_settings.load_profile(_profile)
 
 PARIS = ZoneInfo("Europe/Paris")
 #: The suite's "now" unless told otherwise: midday in Paris on a Wednesday, far from a DST change.
@@ -228,16 +240,19 @@ def redis_url() -> str:
     import redis
 
     client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2, socket_timeout=2)
+    problem = None
     try:
         client.ping()
     except redis.RedisError as exc:
+        problem = str(exc)
+    finally:
+        client.close()
+    if problem is not None:
         pytest.fail(
-            f"this test needs Redis at {REDIS_URL} and it does not answer ({exc}): start it "
+            f"this test needs Redis at {REDIS_URL} and it does not answer ({problem}): start it "
             "('redis-server --daemonize yes', as .ci/run does) or set PARCOURS_TEST_REDIS_URL",
             pytrace=False,
         )
-    finally:
-        client.close()
     return REDIS_URL
 
 

@@ -1,33 +1,35 @@
 """Fixtures of the carts tests: shoppers' devices on the storefront key, the sign-in code as the
-shopper reads it in her mailbox, and real servers (one process each) for live sync."""
+shopper reads it in her mailbox, and two real server processes sharing Redis for live sync."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
 import socket
-import threading
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from httpx2 import Response  # what the TestClient answers with
 from sqlalchemy import select
+from tests.conftest import serve_app
 
 from parcours.app import create_app
 from parcours.core.auth.models import KeyKind
+from parcours.core.clock import utcnow
 from parcours.core.db import Database
 from parcours.core.settings import Environment, Settings
 from parcours.core.uow import UnitOfWork
 from parcours.notifications.models import Message
-
-#: Both servers of the multi-process tests reach this Redis (the one the core live tests use).
-REDIS_URL = "redis://127.0.0.1:6379/0"
 
 Headers = dict[str, str]
 
@@ -131,7 +133,25 @@ def app_with(settings: Settings, db: Database, **changes: Any) -> FastAPI:
     return create_app(settings.model_copy(update=changes), database=db)
 
 
-# --- real servers -----------------------------------------------------------------------------
+# --- real server processes -------------------------------------------------------------------
+
+#: A server process on the tests' clock: ``python -c`` this with the clock's instant, the wall
+#: time it was read at (so the process runs on from where the clock will be) and a port.
+_SERVE_ON_THE_CLOCK = """
+import sys, time
+from datetime import datetime, timedelta
+
+import uvicorn
+
+from parcours.core.clock import set_now
+
+instant, read_at, port = datetime.fromisoformat(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3])
+set_now(instant + timedelta(seconds=time.time() - read_at))
+uvicorn.run(
+    "parcours.app:create_app", factory=True, host="127.0.0.1", port=port,
+    log_level="warning", access_log=False, timeout_graceful_shutdown=2,
+)
+"""
 
 
 def _free_port() -> int:
@@ -140,50 +160,72 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@contextmanager
-def serve(application: FastAPI) -> Iterator[str]:
-    """``application`` served by Uvicorn on a loopback port, in a thread: a server process."""
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            application,
-            host="127.0.0.1",
-            port=port,
-            log_level="warning",
-            access_log=False,
-            log_config=None,
-            timeout_graceful_shutdown=2,
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
+def _wait_until_up(process: subprocess.Popen[bytes], url: str) -> None:
+    deadline = time.monotonic() + 30
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server process for {url} exited ({process.returncode})")
+        with contextlib.suppress(httpx.TransportError):
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return
         if time.monotonic() > deadline:
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.02)
+            raise RuntimeError(f"the server process for {url} did not start")
+        time.sleep(0.05)
+
+
+@contextmanager
+def server_processes(count: int, settings: dict[str, str]) -> Iterator[list[str]]:
+    """``count`` Uvicorn processes of the app (``PARCOURS_*`` settings from ``settings``), each
+    on its own loopback port and on the tests' clock; their URLs once all answer."""
+    environment = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("PARCOURS_")},
+        **{f"PARCOURS_{name.upper()}": value for name, value in settings.items()},
+    }
+    processes: list[tuple[subprocess.Popen[bytes], str]] = []
     try:
-        yield f"http://127.0.0.1:{port}"
+        for _ in range(count):
+            port = _free_port()
+            command = [sys.executable, "-c", _SERVE_ON_THE_CLOCK]
+            command += [utcnow().isoformat(), repr(time.time()), str(port)]
+            processes.append(
+                (subprocess.Popen(command, env=environment), f"http://127.0.0.1:{port}")
+            )
+        for process, url in processes:
+            _wait_until_up(process, url)
+        yield [url for _, url in processes]
     finally:
-        server.should_exit = True
-        thread.join(10)
+        for process, _ in processes:
+            process.terminate()
+        for process, _ in processes:
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
 
 
-@pytest.fixture(scope="module")
-def redis_servers(database_url: str, db: Database) -> Iterator[tuple[str, str]]:
-    """Two server processes of one deployment (two apps, each its own hub), on the same
-    database, whose live updates go through Redis pub/sub: what runs behind a load balancer."""
-    settings = Settings(
-        environment=Environment.TEST,
-        database_url=database_url,
-        relay_in_process=False,
-        log_level="WARNING",
-        redis_url=REDIS_URL,
-    )
-    with ExitStack() as stack:
-        first = stack.enter_context(serve(create_app(settings, database=db)))
-        second = stack.enter_context(serve(create_app(settings, database=db)))
-        yield first, second
+@pytest.fixture
+def redis_servers(
+    database_url: str, db: Database, redis_url: str, tmp_path: Path
+) -> Iterator[tuple[str, str]]:
+    """Two server processes of one deployment, on the same database, whose live updates go
+    through Redis pub/sub: what runs behind a load balancer. One is this process (Uvicorn in a
+    thread), the other a child process: two hubs, two event loops, two connection pools, and
+    nothing shared in memory. (A second child would double the start-up, seconds each.)"""
+    settings = {
+        "environment": Environment.TEST.value,
+        "database_url": database_url,
+        "redis_url": redis_url,
+        "relay_in_process": "false",
+        "log_level": "WARNING",
+        "log_json": "false",
+        "lake_dir": str(tmp_path / "lake"),
+    }
+    with (
+        server_processes(1, settings) as (child,),
+        serve_app(database_url, db, redis_url=redis_url) as here,
+    ):
+        yield here, child
 
 
 def assert_problem(answer: Response | httpx.Response, status: int, code: str) -> None:

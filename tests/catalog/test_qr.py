@@ -6,7 +6,9 @@ import io
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import zxingcpp
 from fastapi.testclient import TestClient
+from PIL import Image
 
 from parcours.catalog.models import Product
 from parcours.catalog.qr import PrintMedium, landing_path, short_url
@@ -27,9 +29,7 @@ def robe(make_product: MakeProduct) -> Product:
 
 
 def _decode_png(content: bytes) -> str:
-    zxingcpp = pytest.importorskip("zxingcpp")
-    image_module = pytest.importorskip("PIL.Image")
-    results = zxingcpp.read_barcodes(image_module.open(io.BytesIO(content)))
+    results = zxingcpp.read_barcodes(Image.open(io.BytesIO(content)))
     assert len(results) == 1
     text: str = results[0].text
     return text
