@@ -188,10 +188,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: "/tests/e2e/" in str(item.path).replace(os.sep, "/"))
 
 
-def pytest_report_header(config: pytest.Config) -> str:
+def pytest_report_header(config: pytest.Config) -> list[str]:
     url = os.environ.get("PARCOURS_TEST_DATABASE_URL", "sqlite (temporary file)")
     safe = make_url(url).render_as_string(hide_password=True) if "://" in url else url
-    return f"parcours test database: {safe}"
+    now = _suite_now(config)
+    return [
+        f"parcours test database: {safe}",
+        f"parcours test clock: {now.isoformat()} ({now.astimezone(PARIS):%Y-%m-%d %H:%M} Paris)",
+    ]
 
 
 @pytest.fixture(scope="session")
