@@ -175,6 +175,11 @@ def test_the_key_is_required(till: TestClient, db: Database, shop: Shop) -> None
         ({"sold_at": (utcnow() + timedelta(minutes=30)).isoformat()}, "sold_at_in_future"),
         ({"sold_at": (utcnow() - timedelta(days=8)).isoformat()}, "sold_at_too_old"),
         ({"email": "not an address"}, "invalid_email"),
+        # Strict types at the edge: text and booleans are not counts, a time carries its offset.
+        ({"lines": [{"sku": "PN-S", "quantity": "1"}]}, "validation_error"),
+        ({"lines": [{"sku": "PN-S", "quantity": True}]}, "validation_error"),
+        ({"payment": {"method": "cash", "tendered": "20000"}}, "validation_error"),
+        ({"sold_at": utcnow().replace(tzinfo=None).isoformat()}, "validation_error"),
     ],
 )
 def test_bad_sales_are_refused(

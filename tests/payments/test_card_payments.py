@@ -200,6 +200,7 @@ def test_payments_for_a_reference_and_what_was_captured(pay: Pay, uow: UnitOfWor
         ({"amount": 0}, "invalid_amount"),
         ({"amount": -5}, "invalid_amount"),
         ({"currency": "eur"}, "invalid_currency"),
+        ({"currency": "XXX"}, "invalid_currency"),  # ISO 4217 "no currency", never money
         ({"details": {}}, "card_token_missing"),
         ({"details": {"token": "tok_forged.signature"}}, "invalid_card_token"),
         ({"idempotency_key": ""}, "invalid_idempotency_key"),

@@ -8,11 +8,11 @@ stores (``require_store``); servers with a secret key act for all. Payments requ
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt
 
 from parcours.carts import service as carts
 from parcours.carts.api import CART_ACCESS, TILL, authorise_cart
@@ -577,13 +577,13 @@ class TillSaleLineIn(BaseModel):
     variant_id: str | None = Field(default=None, max_length=40)
     sku: str | None = Field(default=None, max_length=64)
     gtin: str | None = Field(default=None, max_length=14)
-    quantity: int = Field(default=1, ge=1, le=99)
+    quantity: StrictInt = Field(default=1, ge=1, le=99)
 
 
 class TillSalePaymentIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     method: Literal["cash", "terminal", "card_terminal"]
-    tendered: int | None = Field(default=None, ge=0, le=10_000_000, description="cash given")
+    tendered: StrictInt | None = Field(default=None, ge=0, le=10_000_000, description="cash given")
     terminal_reference: str | None = Field(default=None, max_length=80)
 
 
@@ -597,7 +597,9 @@ class TillSaleCreate(BaseModel):
     cart_id: str | None = Field(
         default=None, max_length=40, description="the till cart the sale was built from: closed"
     )
-    sold_at: datetime = Field(description="the till's clock when the sale was finalised")
+    sold_at: AwareDatetime = Field(
+        description="the till's clock when the sale was finalised, with its UTC offset"
+    )
     locale: Literal["fr", "en"] = "fr"
 
 

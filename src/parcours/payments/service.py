@@ -34,6 +34,7 @@ from sqlalchemy.exc import IntegrityError
 from parcours.core.clock import utcnow
 from parcours.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from parcours.core.ids import new_id
+from parcours.core.money import check_currency
 from parcours.core.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, encode_cursor
 from parcours.core.uow import UnitOfWork
 from parcours.payments.errors import Gone
@@ -91,6 +92,12 @@ def _check_currency(currency: str) -> None:
         raise InvalidInput(
             "the currency is an ISO 4217 code in capitals ('EUR')", code="invalid_currency"
         )
+    try:
+        check_currency(currency)
+    except ValueError:
+        raise InvalidInput(
+            f"{currency} is not a currency in use (ISO 4217)", code="invalid_currency"
+        ) from None
 
 
 def _check_text(value: str | None, what: str, max_length: int, *, optional: bool = False) -> None:
