@@ -24,7 +24,7 @@ from parcours.core.idempotency import IdempotencyMiddleware
 from parcours.core.live import build_live_hub
 from parcours.core.middleware import BodySizeLimitMiddleware, HttpMetrics, RequestContextMiddleware
 from parcours.core.outbox import Relay
-from parcours.core.settings import Settings
+from parcours.core.settings import Settings, load_settings
 from parcours.customers import api as customers_api
 from parcours.customers import tasks as customers_tasks
 from parcours.inventory import api as inventory_api
@@ -96,8 +96,8 @@ def build_relay(db: Database, settings: Settings) -> Relay:
 
 
 def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
-    settings = settings or Settings()
-    db = database or Database.from_url(settings.database_url, echo=settings.sql_echo)
+    settings = settings or load_settings()
+    db = database or Database.from_settings(settings)
     relay = build_relay(db, settings)
     live = build_live_hub(settings)
 

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from parcours.core.settings import Settings
+from parcours.core.settings import Settings, SettingsError, load_settings
 
 app = typer.Typer(help="Parcours: every medium is a store.", no_args_is_help=True)
 users_app = typer.Typer(help="Staff accounts.", no_args_is_help=True)
@@ -23,7 +23,11 @@ app.add_typer(import_app, name="import")
 def _settings() -> Settings:
     from parcours.core.logs import configure_logging
 
-    settings = Settings()
+    try:
+        settings = load_settings()
+    except SettingsError as refused:
+        typer.echo(str(refused), err=True)
+        raise typer.Exit(2) from None
     configure_logging(settings.log_level, json_lines=settings.log_json)
     return settings
 
@@ -117,15 +121,24 @@ def worker(
     once: Annotated[bool, typer.Option(help="drain what is due, then exit")] = False,
 ) -> None:
     """Relay outbox events to handlers and expire stock reservations, outside the API process."""
+    from sqlalchemy.engine import make_url
+
     from parcours.app import build_relay
     from parcours.core.db import Database
 
     settings = _settings()
-    db = Database.from_url(settings.database_url)
+    db = Database.from_settings(settings)
     relay = build_relay(db, settings)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
+    if not once:
+        # Said at start, without the URL's password: an operator sees the worker is up and where.
+        safe_url = make_url(settings.database_url).render_as_string(hide_password=True)
+        typer.echo(
+            f"parcours worker relaying outbox events from {safe_url} "
+            f"every {settings.relay_poll_seconds:g} s (Ctrl-C to stop)"
+        )
     try:
         while not stop.is_set():
             relay.run_periodic()
@@ -155,7 +168,7 @@ def import_completejourney(
 
     settings = _settings()
     upgrade_database(settings.database_url)
-    db = Database.from_url(settings.database_url)
+    db = Database.from_settings(settings)
     try:
         with UnitOfWork(db) as uow:
             report = run(uow=uow, lake=Lake(settings.lake_dir), households=households)
@@ -185,7 +198,7 @@ def simulate(
 
     settings = _settings()
     upgrade_database(settings.database_url)
-    db = Database.from_url(settings.database_url)
+    db = Database.from_settings(settings)
     try:
         with UnitOfWork(db, read_only=True) as uow:
             products, stores = shop_catalogue(uow)
@@ -221,7 +234,7 @@ def users_create(
     from parcours.stores.service import get_location_by_code
 
     settings = _settings()
-    db = Database.from_url(settings.database_url)
+    db = Database.from_settings(settings)
     try:
         with UnitOfWork(db) as uow:
             found = {code: get_location_by_code(uow=uow, code=code) for code in store or []}
@@ -272,7 +285,7 @@ def keys_create(
             err=True,
         )
         raise typer.Exit(1) from None
-    db = Database.from_url(settings.database_url)
+    db = Database.from_settings(settings)
     try:
         with UnitOfWork(db) as uow:
             issued = service.create_api_key(
@@ -296,7 +309,7 @@ def keys_revoke(key_id: str) -> None:
     from parcours.core.errors import DomainError
     from parcours.core.uow import UnitOfWork
 
-    db = Database.from_url(_settings().database_url)
+    db = Database.from_settings(_settings())
     try:
         with UnitOfWork(db) as uow:
             service.revoke_api_key(uow=uow, key_id=key_id)
@@ -325,7 +338,7 @@ def journeys_compact() -> None:
     from parcours.journeys.service import compact_now
 
     settings = _settings()
-    db = Database.from_url(settings.database_url)
+    db = Database.from_settings(settings)
     try:
         compacted = compact_now(settings, db)
     finally:

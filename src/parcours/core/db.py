@@ -9,7 +9,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, Connection, DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.dialects.postgresql import JSONB
@@ -18,6 +18,9 @@ from sqlalchemy.pool import StaticPool
 from sqlalchemy.types import TypeDecorator
 
 from parcours.core.clock import as_utc
+
+if TYPE_CHECKING:
+    from parcours.core.settings import Settings
 
 # Stable constraint names: Alembic's batch mode on SQLite needs them to alter tables.
 NAMING_CONVENTION = {
@@ -82,26 +85,41 @@ def _configure_sqlite(engine: Engine) -> None:
 #: A connection pool as large keeps every busy thread on a pooled connection: connections past
 #: ``pool_size`` are closed when given back, and opening one again under load costs more than the
 #: query (PRAGMAs on SQLite; a forked backend and a handshake on PostgreSQL).
-SQLITE_POOL_SIZE = 40
-POSTGRES_POOL_SIZE = 20  # a few processes must still fit PostgreSQL's max_connections (100)
+SQLITE_POOL_SIZE, SQLITE_MAX_OVERFLOW = 40, 10
+#: Six processes of 10 + 5 fit PostgreSQL's default max_connections (100) with room to spare;
+#: ``PARCOURS_DATABASE_POOL_SIZE`` and ``…_MAX_OVERFLOW`` change it (docs/deployment.md).
+POSTGRES_POOL_SIZE, POSTGRES_MAX_OVERFLOW = 10, 5
 
 
-def make_engine(url: str, *, echo: bool = False) -> Engine:
-    """An engine tuned per dialect; ``sqlite://`` (memory) shares one connection across threads."""
+def make_engine(
+    url: str,
+    *,
+    echo: bool = False,
+    pool_size: int | None = None,
+    max_overflow: int | None = None,
+    pool_timeout: float = 10.0,
+) -> Engine:
+    """An engine tuned per dialect; ``sqlite://`` (memory) shares one connection across threads.
+    ``pool_size`` and ``max_overflow`` default per dialect (see the constants above)."""
     if url.startswith("sqlite"):
         kwargs: dict[str, Any] = {"connect_args": {"check_same_thread": False, "timeout": 30}}
         if url in ("sqlite://", "sqlite:///:memory:"):
             kwargs["poolclass"] = StaticPool
         else:  # a file: connections are cheap to keep, slow to open (WAL, PRAGMAs)
-            kwargs.update(pool_size=SQLITE_POOL_SIZE, max_overflow=10)
+            kwargs.update(
+                pool_size=pool_size or SQLITE_POOL_SIZE,
+                max_overflow=SQLITE_MAX_OVERFLOW if max_overflow is None else max_overflow,
+                pool_timeout=pool_timeout,
+            )
         engine = create_engine(url, echo=echo, **kwargs)
         _configure_sqlite(engine)
         return engine
     return create_engine(
         url,
         echo=echo,
-        pool_size=POSTGRES_POOL_SIZE,
-        max_overflow=20,
+        pool_size=pool_size or POSTGRES_POOL_SIZE,
+        max_overflow=POSTGRES_MAX_OVERFLOW if max_overflow is None else max_overflow,
+        pool_timeout=pool_timeout,
         pool_pre_ping=True,
         future=True,
     )
@@ -130,6 +148,19 @@ class Database:
     @classmethod
     def from_url(cls, url: str, *, echo: bool = False) -> Database:
         return cls(make_engine(url, echo=echo))
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Database:
+        """The database of these settings, its pool sized as they say."""
+        return cls(
+            make_engine(
+                settings.database_url,
+                echo=settings.sql_echo,
+                pool_size=settings.database_pool_size,
+                max_overflow=settings.database_max_overflow,
+                pool_timeout=settings.database_pool_timeout_seconds,
+            )
+        )
 
     def new_session(self, *, read_only: bool = False, bind: Connection | None = None) -> Session:
         """A session; ``bind``: run it inside that connection's transaction (read-only)."""

@@ -15,6 +15,8 @@ from urllib.parse import quote
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from parcours.core.logs import request_id_var
@@ -109,6 +111,24 @@ def _wants_page(request: Request) -> bool:
     )
 
 
+def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    """Out of connections (every pooled one busy, the server's max_connections reached) or a
+    database down or busy: a moment's wait, not a bug (503 with Retry-After, not 500). Said
+    without the driver's message, which may name hosts and users."""
+    log.warning(
+        "database unavailable", extra={"path": request.url.path, "error": type(exc).__name__}
+    )
+    request_id = request_id_var.get()
+    return problem(
+        503,
+        "database_unavailable",
+        "Service unavailable",
+        "The shop's database is busy or out of reach; try again in a moment.",
+        instance=request.url.path,
+        headers={"Retry-After": "2", **({"X-Request-ID": request_id} if request_id else {})},
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> Response:
@@ -157,8 +177,15 @@ def install_error_handlers(app: FastAPI) -> None:
             headers=dict(exc.headers) if exc.headers else None,
         )
 
+    @app.exception_handler(SQLAlchemyTimeoutError)
+    @app.exception_handler(OperationalError)
+    async def _database(request: Request, exc: Exception) -> JSONResponse:
+        return await _unexpected(request, exc)
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        if database_unreachable(exc):
+            return _database_unavailable(request, exc)
         log.exception("unhandled error", extra={"path": request.url.path})
         # Answered outside the request-id middleware: the id is put on the answer here.
         request_id = request_id_var.get()
@@ -170,3 +197,29 @@ def install_error_handlers(app: FastAPI) -> None:
             instance=request.url.path,
             headers={"X-Request-ID": request_id} if request_id else None,
         )
+
+
+_UNREACHABLE = (
+    "too many clients",
+    "too many connections",
+    "remaining connection slots",
+    "connection refused",
+    "could not connect",
+    "connection failed",
+    "server closed the connection",
+    "terminating connection",
+    "the database system is starting up",
+    "the database system is shutting down",
+    "database is locked",
+)
+
+
+def database_unreachable(exc: BaseException) -> bool:
+    """Whether a database error means "not now" (no connection to be had, the server down or
+    busy) rather than a fault in a statement, which stays a 500 with its traceback."""
+    if isinstance(exc, SQLAlchemyTimeoutError):
+        return True  # the pool had no free connection in time
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    text = str(getattr(exc, "orig", exc)).lower()
+    return any(phrase in text for phrase in _UNREACHABLE)

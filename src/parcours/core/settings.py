@@ -81,6 +81,14 @@ class Settings(BaseSettings):
     default_locale: str = "fr"
     default_currency: str = "EUR"
     sql_echo: bool = False
+    # Connections each process keeps to the database, and how many more it may open under load.
+    # The sum rule: processes × (pool + overflow) + what else connects (migrations, psql, the
+    # tests) stays under PostgreSQL's max_connections (100 by default). Unset: 10 + 5 on
+    # PostgreSQL (six processes fit), 40 + 10 on SQLite (no server to exhaust; one per thread).
+    database_pool_size: int | None = Field(default=None, ge=1, le=500)
+    database_max_overflow: int | None = Field(default=None, ge=0, le=500)
+    # How long a request waits for a free connection before it is answered 503 (Retry-After).
+    database_pool_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
     # Email (notifications). Without an SMTP URL, messages go to the development mailbox (the
     # messages table) outside production, and stay queued in production.
     shop_name: str = Field(default="Parcours", min_length=1, max_length=100)
@@ -149,3 +157,39 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+
+class SettingsError(ValueError):
+    """Settings that cannot be used, said without echoing any value: a refused setting may be a
+    secret (a Stripe key, a database password), and error messages end up in logs."""
+
+
+def load_settings(**overrides: object) -> Settings:
+    """The settings from the environment, or :class:`SettingsError` naming each refused variable
+    and why, never what it held."""
+    from pydantic import ValidationError
+
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as refused:
+        reasons = []
+        for error in refused.errors(include_input=False, include_url=False):
+            where = "_".join(str(part) for part in error["loc"]).upper()
+            name = f"PARCOURS_{where}" if where else "settings"
+            message = str(error["msg"])
+            for value in _secret_values():
+                message = message.replace(value, "***")
+            reasons.append(f"{name}: {message}")
+        raise SettingsError("invalid settings: " + "; ".join(reasons)) from None
+
+
+def _secret_values() -> list[str]:
+    """What the environment holds in PARCOURS_* variables, to scrub from messages (a validator's
+    own message could quote a value)."""
+    import os
+
+    return [
+        value
+        for key, value in os.environ.items()
+        if key.startswith("PARCOURS_") and len(value) >= 4
+    ]

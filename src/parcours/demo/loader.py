@@ -200,7 +200,7 @@ def _write_history(
 
 def load_demo(settings: Settings, *, issue_keys: bool = True) -> DemoLoad:
     """Load the demo retailer unless it is there; print-ready credentials in the result."""
-    db = Database.from_url(settings.database_url)
+    db = Database.from_settings(settings)
     try:
         with UnitOfWork(db) as uow:
             already = stores.get_location_by_code(uow=uow, code="PAR-RIV") is not None
