@@ -77,16 +77,12 @@ def demo(
     reset: Annotated[bool, typer.Option(help="start from an empty database")] = False,
 ) -> None:
     """Migrate, load the demo retailer (once), print its credentials and serve."""
-    from parcours.core.migrate import upgrade_database
+    from parcours.core.migrate import reset_database, upgrade_database
     from parcours.demo.loader import DEMO_PASSWORD, load_demo
 
     settings = _settings()
-    if reset and settings.is_sqlite:
-        from pathlib import Path
-
-        path = Path(settings.database_url.removeprefix("sqlite:///"))
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{path}{suffix}").unlink(missing_ok=True)
+    if reset:
+        reset_database(settings.database_url)
     upgrade_database(settings.database_url)
     result = load_demo(settings)
     typer.echo("")

@@ -56,3 +56,29 @@ def upgrade_database(url: str, revision: str = "head") -> None:
             command.upgrade(config, revision)
     finally:
         engine.dispose()
+
+
+def reset_database(url: str) -> None:
+    """Empty the database at ``url`` of Parcours's tables, so the next upgrade starts afresh
+    (``parcours demo --reset``): the SQLite file is deleted; on PostgreSQL every table of the
+    schema's metadata, the search index and Alembic's version table are dropped — and nothing
+    else in that database."""
+    if url.startswith("sqlite"):
+        if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
+            path = Path(url.removeprefix("sqlite:///"))
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{path}{suffix}").unlink(missing_ok=True)
+        return
+    from sqlalchemy import text
+
+    from parcours.catalog.search import drop_search_index
+    from parcours.models import Base
+
+    engine = make_engine(url)
+    try:
+        with engine.begin() as connection:
+            drop_search_index(connection)
+            Base.metadata.drop_all(connection)
+            connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    finally:
+        engine.dispose()
