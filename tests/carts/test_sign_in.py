@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from httpx2 import Response
 from sqlalchemy import select
@@ -231,7 +232,7 @@ def test_a_code_is_for_one_address(
     assert_problem(other, 422, "invalid_sign_in_code")
 
 
-def test_a_sixth_code_within_the_hour_is_refused(
+def test_a_sixth_code_from_one_client_within_the_hour_waits(
     client: TestClient, shopper: Callable[..., Headers]
 ) -> None:
     phone = shopper("app")
@@ -239,9 +240,41 @@ def test_a_sixth_code_within_the_hour_is_refused(
         assert ask_code(client, phone).status_code == 202
     refused = ask_code(client, phone, EMAIL.upper())
     assert refused.status_code == 429, refused.text
-    assert refused.json()["code"] == "too_many_requests"
-    assert refused.headers["Retry-After"] == "3600"
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    assert refused.json()["code"] == "too_many_attempts"
+    assert refused.headers["Retry-After"] == "300"
     assert ask_code(client, phone, "someone@example.com").status_code == 202, "per address"
+
+
+def test_an_attackers_burst_of_codes_does_not_lock_her_out(
+    app: FastAPI, client: TestClient, shopper: Callable[..., Headers], db: Database
+) -> None:
+    with TestClient(app, base_url="https://testserver", client=("203.0.113.66", 4000)) as bad:
+        attacker = shopper("web")
+        answers = [ask_code(bad, attacker).status_code for _ in range(8)]
+        assert answers[:5] == [202] * 5
+        assert set(answers[5:]) == {429}
+    # her own request, from her phone, still mails her a code; the one she types works
+    phone = shopper("app")
+    assert ask_code(client, phone).status_code == 202
+    # the attacker's codes came first; hers is the latest and signs her in
+    signed_in = type_code(client, phone, mailed_code(db, EMAIL))
+    assert signed_in.status_code == 200, signed_in.text
+
+
+def test_an_address_takes_a_few_codes_per_quarter_hour_from_everywhere(
+    app: FastAPI, shopper: Callable[..., Headers]
+) -> None:
+    device = shopper("web")
+    answers = []
+    for n in range(shoppers.CODES_PER_SLICE + 1):
+        with TestClient(app, base_url="https://testserver", client=(f"203.0.113.{n}", 1)) as c:
+            answers.append(ask_code(c, device))
+    assert [a.status_code for a in answers[:-1]] == [202] * shoppers.CODES_PER_SLICE
+    refused = answers[-1]
+    assert refused.status_code == 429
+    assert refused.json()["code"] == "too_many_requests"
+    assert 0 < int(refused.headers["Retry-After"]) <= 15 * 60
 
 
 def test_asking_for_a_code_needs_a_session_and_an_address(

@@ -45,6 +45,7 @@ from parcours.catalog import qr
 from parcours.catalog.service import VariantInfo
 from parcours.core.auth.models import KeyKind
 from parcours.core.auth.principal import PUBLIC, STORE_STAFF, STOREFRONT, AccessPolicy, Principal
+from parcours.core.auth.throttle import client_address
 from parcours.core.deps import SettingsDep, UowDep
 from parcours.core.errors import Conflict, Forbidden, InvalidInput, NotFound, TooLarge
 from parcours.core.live import LiveHub, sse_stream
@@ -282,7 +283,9 @@ def request_sign_in_code(
     """Mail a 6-digit code to the shopper. The answer is the same whether or not the address
     is known: it reveals nothing about who shops here."""
     _session(request, uow)
-    service.send_sign_in_code(uow=uow, email=body.email, locale=body.locale)
+    service.send_sign_in_code(
+        uow=uow, email=body.email, locale=body.locale, client=client_address(request)
+    )
     uow.commit()
     return {"status": "sent"}
 

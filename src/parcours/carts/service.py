@@ -1117,12 +1117,15 @@ def active_lines(cart: Cart, line_ids: Sequence[str] | None = None) -> list[Cart
 # --- signing in: the session, the identity graph and the cart move together ----------------------
 
 
-def send_sign_in_code(*, uow: UnitOfWork, email: str, locale: str) -> None:
-    """Mail a one-time sign-in code (queued in this transaction, sent by the delivery task)."""
+def send_sign_in_code(
+    *, uow: UnitOfWork, email: str, locale: str, client: str | None = None
+) -> None:
+    """Mail a one-time sign-in code (queued in this transaction, sent by the delivery task);
+    ``client``, the caller's address, is throttled (see ``shoppers.request_sign_in_code``)."""
     from parcours.customers import shoppers
     from parcours.notifications import service as notifications
 
-    code = shoppers.request_sign_in_code(uow=uow, email=email)
+    code = shoppers.request_sign_in_code(uow=uow, email=email, client=client)
     notifications.queue_email(
         uow=uow,
         template="sign_in_code",

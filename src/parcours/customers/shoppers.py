@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
-from parcours.core.clock import utcnow
+from parcours.core.auth import throttle
+from parcours.core.clock import as_utc, utcnow
 from parcours.core.errors import DomainError, InvalidInput, Unauthenticated
 from parcours.core.ids import new_id
 from parcours.core.uow import UnitOfWork
@@ -27,8 +29,10 @@ from parcours.customers.models import IdentifierKind, ShopperSession, SignInCode
 SESSION_LIFETIME = timedelta(days=90)
 CODE_LIFETIME = timedelta(minutes=10)
 CODE_ATTEMPTS = 5
-#: Codes one address may ask for per hour: a mailbox is not a target for spam.
-CODES_PER_HOUR = 5
+#: Codes one address receives per slice of time, whoever asks: a mailbox is not a target for
+#: spam. Each client is held to fewer (:mod:`parcours.core.auth.throttle`).
+CODES_PER_SLICE = 10
+CODE_SLICE = timedelta(minutes=15)
 TOKEN_PREFIX = "shp_"
 MAX_ANONYMOUS_ID = 100
 
@@ -121,22 +125,35 @@ def _new_code() -> str:
     return f"{secrets.randbelow(1_000_000):06d}"
 
 
-def request_sign_in_code(*, uow: UnitOfWork, email: str, at: datetime | None = None) -> str:
+def request_sign_in_code(
+    *, uow: UnitOfWork, email: str, client: str | None = None, at: datetime | None = None
+) -> str:
     """Make a one-time code for this address and return it (the caller mails it; it is stored
-    hashed). Refused with 429 ``too_many_requests`` past :data:`CODES_PER_HOUR`."""
+    hashed). ``client`` (the caller's address) is throttled first: a few codes per address and
+    hour from one client, a few more for all addresses (429 ``too_many_attempts``). The address
+    itself takes :data:`CODES_PER_SLICE` codes per :data:`CODE_SLICE` from all clients
+    together (429 ``too_many_requests``): enough that an attacker asking for her codes leaves
+    the person some, short enough that a burst keeps her waiting minutes, not an hour."""
     address = customers.normalise_email(email)
     if address is None:
         raise InvalidInput("this is not an email address", code="invalid_email")
+    if client is not None:
+        throttle.take_code_request(uow=uow, email=address, client=client)
     now = at or utcnow()
-    recent = uow.session.scalar(
-        select(func.count()).where(
-            SignInCode.email == address, SignInCode.created_at > now - timedelta(hours=1)
+    recent = list(
+        uow.session.scalars(
+            select(SignInCode.created_at)
+            .where(SignInCode.email == address, SignInCode.created_at > now - CODE_SLICE)
+            .order_by(SignInCode.created_at)
         )
     )
-    if (recent or 0) >= CODES_PER_HOUR:
+    if len(recent) >= CODES_PER_SLICE:
+        frees_at = as_utc(recent[-CODES_PER_SLICE]) + CODE_SLICE
+        wait = max(1, math.ceil((frees_at - now).total_seconds()))
         raise TooManyRequests(
-            "too many codes asked for this address; try again in an hour",
-            headers={"Retry-After": "3600"},
+            "too many codes asked for this address; try again after the delay",
+            headers={"Retry-After": str(wait)},
+            retry_after=wait,
         )
     code = _new_code()
     uow.session.add(

@@ -12,9 +12,11 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from parcours.core.auth import service as auth_service
+from parcours.core.auth import throttle
 from parcours.core.auth.api import set_session_cookie
 from parcours.core.auth.http import SESSION_COOKIE
 from parcours.core.auth.principal import ANY_STAFF, PUBLIC, Principal
+from parcours.core.auth.throttle import client_address
 from parcours.core.deps import ReadUowDep, SettingsDep, UowDep
 from parcours.stores import service as stores
 from parcours.web.rendering import render
@@ -79,9 +81,25 @@ def login(
             next_url=_safe_next(next_url),
             email=email,
         )
+    client = client_address(request)
+    try:
+        throttle.check_password_attempt(uow=uow, email=email, client=client)
+    except throttle.TooManyAttempts as refused:
+        page = render(
+            request,
+            "login.html",
+            status_code=429,
+            error="login.throttled",
+            csrf_token=expected,
+            next_url=_safe_next(next_url),
+            email=email,
+        )
+        page.headers["Retry-After"] = refused.extra["headers"]["Retry-After"]
+        return page
     user = auth_service.authenticate_staff(uow=uow, email=email, password=password)
     if user is None:
-        uow.commit()  # a rehash on success is the only write; nothing else to keep
+        throttle.record_password_failure(uow=uow, email=email, client=client)
+        uow.commit()  # the failure counts although the sign-in fails
         return render(
             request,
             "login.html",
@@ -91,6 +109,7 @@ def login(
             next_url=_safe_next(next_url),
             email=email,
         )
+    throttle.record_password_success(uow=uow, email=email, client=client)
     opened = auth_service.open_staff_session(
         uow=uow, user=user, max_age_seconds=settings.session_max_age_seconds
     )

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 
-from parcours.core.auth import service
+from parcours.core.auth import service, throttle
 from parcours.core.auth.http import SESSION_COOKIE
 from parcours.core.auth.models import Role
 from parcours.core.auth.principal import ADMIN, ANY_STAFF, PUBLIC, Principal
@@ -21,6 +21,7 @@ from parcours.core.auth.schemas import (
     StaffUserCreate,
     StaffUserRead,
 )
+from parcours.core.auth.throttle import client_address
 from parcours.core.deps import SettingsDep, UowDep
 from parcours.core.errors import Unauthenticated
 from parcours.core.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
@@ -125,11 +126,18 @@ def set_session_cookie(response: Response, token: str, settings: Settings) -> No
     dependencies=[Depends(PUBLIC)],
 )
 def open_session(
-    body: SessionCreate, response: Response, uow: UowDep, settings: SettingsDep
+    body: SessionCreate, request: Request, response: Response, uow: UowDep, settings: SettingsDep
 ) -> SessionOpened:
-    user = service.authenticate_staff(uow=uow, email=str(body.email), password=body.password)
+    """Refused with 429 ``too_many_attempts`` and ``Retry-After`` while this client must wait
+    after wrong passwords (see docs/api.md, "Sign-in throttling")."""
+    email, client = str(body.email), client_address(request)
+    throttle.check_password_attempt(uow=uow, email=email, client=client)
+    user = service.authenticate_staff(uow=uow, email=email, password=body.password)
     if user is None:
+        throttle.record_password_failure(uow=uow, email=email, client=client)
+        uow.commit()  # the failure counts although the request fails
         raise Unauthenticated("wrong email or password", code="invalid_credentials")
+    throttle.record_password_success(uow=uow, email=email, client=client)
     opened = service.open_staff_session(
         uow=uow, user=user, max_age_seconds=settings.session_max_age_seconds
     )

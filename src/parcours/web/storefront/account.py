@@ -19,6 +19,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from parcours.carts import service as carts
 from parcours.core.auth.principal import PUBLIC, Principal
+from parcours.core.auth.throttle import client_address
 from parcours.core.deps import SettingsDep, UowDep
 from parcours.core.errors import DomainError
 from parcours.core.i18n import translate
@@ -153,13 +154,17 @@ def ask_code(
     lang = page_locale(request)
     session, token = open_shopper_session(request, uow)
     try:
-        carts.send_sign_in_code(uow=uow, email=email, locale=lang)
+        carts.send_sign_in_code(uow=uow, email=email, locale=lang, client=client_address(request))
     except DomainError as refused:
         uow.rollback()
         key = "account.too_many" if refused.status == 429 else "account.bad_email"
-        return _sign_in_page(
+        page = _sign_in_page(
             request, email=email, error=translate(lang, key), status_code=refused.status
         )
+        headers = refused.extra.get("headers") or {}
+        if "Retry-After" in headers:
+            page.headers["Retry-After"] = headers["Retry-After"]
+        return page
     uow.commit()
     response = _sign_in_page(
         request, email=customers.normalise_email(email) or email, code_sent=True
