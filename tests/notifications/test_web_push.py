@@ -338,3 +338,56 @@ def test_only_public_push_services_are_accepted(
     else:
         with pytest.raises(InvalidInput):
             _check_push_endpoint(endpoint, allow_local=allow_local)
+
+
+def test_only_the_browser_that_subscribed_may_remove_or_rebind_it(
+    client: TestClient,
+    db: Database,
+    push_service: PushService,
+    publishable_headers: dict[str, str],
+    storefront_phone: Callable[[], Phone],
+) -> None:
+    """The endpoint travels to push services and logs: knowing it proves nothing. Only the
+    session that subscribed it, or the subscription's own ``keys.auth``, may act on it."""
+    phone, stranger = storefront_phone(), storefront_phone()
+    browser = new_browser(push_service)
+    subscribed = client.post(
+        "/v1/push/subscriptions", json=browser.subscription(), headers=phone.headers
+    )
+    assert subscribed.status_code == 201
+    with UnitOfWork(db, read_only=True) as uow:
+        before = uow.session.scalars(select(PushSubscription)).one()
+        owner, keys = before.anonymous_id, (before.p256dh, before.auth)
+
+    def delete(headers: dict[str, str], body: dict[str, Any]) -> Any:
+        return client.request(
+            "DELETE",
+            "/v1/push/subscriptions",
+            content=json.dumps(body),
+            headers={**headers, "Content-Type": "application/json"},
+        )
+
+    wrong_auth = {"endpoint": browser.endpoint, "keys": {"auth": b64url(os.urandom(16))}}
+    for headers, body in (
+        (stranger.headers, {"endpoint": browser.endpoint}),
+        (publishable_headers, {"endpoint": browser.endpoint}),
+        (stranger.headers, wrong_auth),
+    ):
+        refused = delete(headers, body)
+        assert refused.status_code == 403
+        assert refused.json()["code"] == "push_subscription_not_yours"
+    # Rebinding her endpoint to another session (with its own keys) is refused too.
+    impostor = new_browser(push_service)
+    impostor.endpoint = browser.endpoint
+    rebound = client.post(
+        "/v1/push/subscriptions", json=impostor.subscription(), headers=stranger.headers
+    )
+    assert rebound.status_code == 403
+    with UnitOfWork(db, read_only=True) as uow:
+        after = uow.session.scalars(select(PushSubscription)).one()
+        assert (after.anonymous_id, (after.p256dh, after.auth)) == (owner, keys)
+        assert after.revoked_at is None
+    # Her browser's secret works from anywhere (her session may have ended).
+    assert delete(publishable_headers, browser.subscription()).status_code == 204
+    with UnitOfWork(db, read_only=True) as uow:
+        assert uow.session.scalars(select(PushSubscription)).one().revoked_at is not None

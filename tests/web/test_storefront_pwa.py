@@ -214,3 +214,43 @@ def test_a_browser_id_that_is_not_her_sessions_is_never_linked(
         assert customers.current_consents(uow=uow, profile_id=profile_id)[
             ConsentPurpose.ANALYTICS
         ].granted
+
+
+def test_a_push_subscription_is_removed_or_rebound_by_its_own_browser_only(
+    client: TestClient, db: Database, app: object
+) -> None:
+    from parcours.notifications.models import PushSubscription
+
+    public = client.get("/push/cle").json()["public_key"]
+    subscription = {
+        "endpoint": "https://push.example.net/send/hers",
+        "keys": {"p256dh": public, "auth": "QUFBQUFBQUFBQUFBQUFBQQ"},
+    }
+    token, _ = _signed_in_shopper(db, "camille@example.com")
+    client.cookies.set("parcours_shopper", token)
+    assert (
+        client.post("/push/abonnement", json=subscription, headers=SAME_ORIGIN).status_code == 204
+    )
+    other_token, _ = _signed_in_shopper(db, "intrus@example.com")
+    with TestClient(app, base_url="https://testserver") as other:  # type: ignore[arg-type]
+        other.cookies.set("parcours_shopper", other_token)
+        endpoint_only = other.request(
+            "DELETE",
+            "/push/abonnement",
+            content=json.dumps({"endpoint": subscription["endpoint"]}),
+            headers=SAME_ORIGIN,
+        )
+        assert endpoint_only.status_code == 403
+        assert endpoint_only.json()["code"] == "push_subscription_not_yours"
+        rebind = {**subscription, "keys": {"p256dh": public, "auth": "QkJCQkJCQkJCQkJCQkJCQg"}}
+        assert other.post("/push/abonnement", json=rebind, headers=SAME_ORIGIN).status_code == 403
+        with UnitOfWork(db, read_only=True) as uow:
+            row = uow.session.scalars(select(PushSubscription)).one()
+            assert (row.auth, row.revoked_at) == ("QUFBQUFBQUFBQUFBQUFBQQ", None)
+        # What push.js sends: the whole subscription, whose keys.auth only her browser holds.
+        with_secret = other.request(
+            "DELETE", "/push/abonnement", content=json.dumps(subscription), headers=SAME_ORIGIN
+        )
+        assert with_secret.status_code == 204
+    with UnitOfWork(db, read_only=True) as uow:
+        assert uow.session.scalars(select(PushSubscription)).one().revoked_at is not None

@@ -113,7 +113,8 @@ def subscribe_to_push(
 ) -> PushSubscriptionRead:
     """The browser's ``PushSubscription`` for the shopper's session (``X-Shopper-Token`` or the
     ``parcours_shopper`` cookie): her opt-in to hear that an order is ready. Subscribing the
-    same endpoint again updates it (idempotent)."""
+    same endpoint again updates it (idempotent) for its owner only: the same session, or the
+    same ``keys.auth``; another's endpoint is 403 ``push_subscription_not_yours``."""
     session = shoppers.require_shopper_session(uow=uow, token=shopper_token(request))
     row = service.subscribe_to_push(
         uow=uow,
@@ -136,8 +137,19 @@ def subscribe_to_push(
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Stop web push to this browser",
 )
-def unsubscribe_from_push(body: PushSubscriptionDelete, uow: UowDep, _: Storefront) -> Response:
-    """No push goes to this endpoint any more (204 also when it was not subscribed)."""
-    service.unsubscribe_from_push(uow=uow, endpoint=body.endpoint)
+def unsubscribe_from_push(
+    body: PushSubscriptionDelete, request: Request, uow: UowDep, _: Storefront
+) -> Response:
+    """No push goes to this endpoint any more (204 also when it was not subscribed). Only its
+    owner may: the shopper session that subscribed it (``X-Shopper-Token`` or the cookie), or
+    a body with the subscription's ``keys.auth``; 403 ``push_subscription_not_yours`` else."""
+    token = shopper_token(request)
+    session = shoppers.find_shopper_session(uow=uow, token=token) if token else None
+    service.unsubscribe_from_push(
+        uow=uow,
+        endpoint=body.endpoint,
+        anonymous_id=session.anonymous_id if session else None,
+        auth=body.keys.auth if body.keys else None,
+    )
     uow.commit()
     return Response(status_code=status.HTTP_204_NO_CONTENT)

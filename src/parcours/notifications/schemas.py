@@ -46,8 +46,18 @@ class PushSubscriptionCreate(BaseModel):
     locale: str = Field(default="fr", max_length=8)
 
 
+class PushKeysProof(BaseModel):
+    """The subscription's own ``auth`` secret: proof that the caller is its browser."""
+
+    auth: str = Field(min_length=16, max_length=100)
+    p256dh: str | None = Field(default=None, max_length=200)  # ignored: toJSON() sends it
+
+
 class PushSubscriptionDelete(BaseModel):
+    """The endpoint, and ``keys.auth`` unless the caller is the session that subscribed."""
+
     endpoint: str = Field(min_length=10, max_length=1000)
+    keys: PushKeysProof | None = None
 
 
 class PushSubscriptionRead(BaseModel):

@@ -15,6 +15,7 @@ once the lease ends: at least once, which is all SMTP can promise.
 
 from __future__ import annotations
 
+import hmac
 import ipaddress
 import logging
 import time
@@ -31,7 +32,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from parcours.core.clock import utcnow
 from parcours.core.db import Database
-from parcours.core.errors import InvalidInput, NotFound
+from parcours.core.errors import Forbidden, InvalidInput, NotFound
 from parcours.core.ids import new_id
 from parcours.core.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, encode_cursor
 from parcours.core.settings import Settings
@@ -583,6 +584,24 @@ def _check_push_keys(endpoint: str, p256dh: str, auth: str, *, allow_local: bool
         )
 
 
+class NotYourPushSubscription(Forbidden):
+    """Another browser's subscription: knowing its endpoint is not owning it."""
+
+    code = "push_subscription_not_yours"
+
+
+def _owns(found: PushSubscription, *, anonymous_id: str | None, auth: str | None) -> bool:
+    """Proof of possession of a stored subscription: the shopper session that registered it,
+    or its ``keys.auth`` secret, which only the subscribing browser holds (constant time)."""
+    same_session = (
+        anonymous_id is not None
+        and found.anonymous_id is not None
+        and hmac.compare_digest(found.anonymous_id.encode(), anonymous_id.encode())
+    )
+    same_secret = auth is not None and hmac.compare_digest(found.auth.encode(), auth.encode())
+    return same_session or same_secret
+
+
 def subscribe_to_push(
     *,
     uow: UnitOfWork,
@@ -595,15 +614,19 @@ def subscribe_to_push(
     allow_local: bool = False,
 ) -> PushSubscription:
     """Keep the browser's subscription (her opt-in to push); the same endpoint subscribed again
-    (new keys, signed in since) updates the row and lifts a revocation. ``allow_local``: accept a
-    loopback endpoint (never in production)."""
+    (new keys, signed in since) updates the row and lifts a revocation, but only for its owner:
+    the session that registered it or a request with its ``auth`` secret (403
+    ``push_subscription_not_yours`` otherwise, so nobody rebinds another's browser).
+    ``allow_local``: accept a loopback endpoint (never in production)."""
     _check_push_keys(endpoint, p256dh, auth, allow_local=allow_local)
     found = uow.session.scalars(
-        select(PushSubscription).where(PushSubscription.endpoint == endpoint)
+        select(PushSubscription).where(PushSubscription.endpoint == endpoint).with_for_update()
     ).first()
     if found is None:
         found = PushSubscription(id=new_id("psh"), endpoint=endpoint, created_at=utcnow())
         uow.session.add(found)
+    elif not _owns(found, anonymous_id=anonymous_id, auth=auth):
+        raise NotYourPushSubscription("this push subscription belongs to another browser")
     found.p256dh, found.auth = p256dh, auth
     found.profile_id = profile_id or found.profile_id
     found.anonymous_id = anonymous_id or found.anonymous_id
@@ -614,9 +637,17 @@ def subscribe_to_push(
     return found
 
 
-def unsubscribe_from_push(*, uow: UnitOfWork, endpoint: str) -> bool:
+def unsubscribe_from_push(
+    *,
+    uow: UnitOfWork,
+    endpoint: str,
+    anonymous_id: str | None = None,
+    auth: str | None = None,
+) -> bool:
     """She turned notifications off (or the browser dropped them): no push goes there again.
-    Knowing the endpoint is the proof of ownership (it is a secret capability URL)."""
+    The endpoint alone proves nothing (it travels to push services and logs): the caller is the
+    session that registered it (``anonymous_id``) or presents its ``auth`` secret, else 403
+    ``push_subscription_not_yours``. False when there was nothing to stop."""
     found = uow.session.scalars(
         select(PushSubscription).where(
             PushSubscription.endpoint == endpoint, PushSubscription.revoked_at.is_(None)
@@ -624,6 +655,8 @@ def unsubscribe_from_push(*, uow: UnitOfWork, endpoint: str) -> bool:
     ).first()
     if found is None:
         return False
+    if not _owns(found, anonymous_id=anonymous_id, auth=auth):
+        raise NotYourPushSubscription("this push subscription belongs to another browser")
     found.revoked_at = utcnow()
     uow.session.flush()
     return True

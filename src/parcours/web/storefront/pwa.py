@@ -333,9 +333,21 @@ class _PushKeys(BaseModel):
     auth: str = Field(min_length=16, max_length=100)
 
 
+class _PushProof(BaseModel):
+    p256dh: str | None = Field(default=None, max_length=200)
+    auth: str = Field(min_length=16, max_length=100)
+
+
 class _BrowserSubscription(BaseModel):
     endpoint: str = Field(min_length=10, max_length=1000)
     keys: _PushKeys | None = None
+
+
+class _BrowserUnsubscription(BaseModel):
+    """``PushSubscription.toJSON()``: its ``keys.auth`` proves it is this browser's."""
+
+    endpoint: str = Field(min_length=10, max_length=1000)
+    keys: _PushProof | None = None
 
 
 @router.post("/push/abonnement")
@@ -347,23 +359,34 @@ async def subscribe_browser(request: Request, uow: UowDep, _: PublicDep) -> Resp
 
 @router.delete("/push/abonnement")
 async def unsubscribe_browser(request: Request, uow: UowDep, _: PublicDep) -> Response:
-    """She turned notifications off in the shop."""
+    """She turned notifications off in the shop: ``push.js`` sends the whole subscription, whose
+    ``keys.auth`` (or her cookie session) proves the browser is hers (403 otherwise)."""
     return await _push_change(request, uow, subscribe=False)
 
 
 async def _push_change(request: Request, uow: UnitOfWork, *, subscribe: bool) -> Response:
     if not _same_origin(request):
         return _problem(403, "cross_site_request", "this form belongs to the shop's pages")
-    try:
-        body = _BrowserSubscription.model_validate(await _json_body(request))
-    except (ValueError, ValidationError):
-        return _problem(400, "invalid_subscription", "send the browser's PushSubscription")
-    if not subscribe:
-        notifications.unsubscribe_from_push(uow=uow, endpoint=body.endpoint)
-        uow.commit()
-        return Response(status_code=204)
     token = shopper_token(request)
     session = shoppers.find_shopper_session(uow=uow, token=token) if token else None
+    try:
+        sent = await _json_body(request)
+        if not subscribe:
+            stop = _BrowserUnsubscription.model_validate(sent)
+            # Her cookie session, or the subscription's own secret: the endpoint is no proof.
+            notifications.unsubscribe_from_push(
+                uow=uow,
+                endpoint=stop.endpoint,
+                anonymous_id=session.anonymous_id if session else None,
+                auth=stop.keys.auth if stop.keys else None,
+            )
+            uow.commit()
+            return Response(status_code=204)
+        body = _BrowserSubscription.model_validate(sent)
+    except (ValueError, ValidationError):
+        return _problem(400, "invalid_subscription", "send the browser's PushSubscription")
+    except DomainError as refused:
+        return _problem(refused.status, refused.code, refused.detail)
     if session is None or body.keys is None:
         return _problem(409, "shopper_session_required", "open the shop's pages first")
     try:

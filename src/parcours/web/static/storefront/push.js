@@ -69,7 +69,8 @@ export async function unsubscribeFromPush() {
     method: "DELETE",
     headers: { "Content-Type": "application/json" },
     credentials: "same-origin",
-    body: JSON.stringify({ endpoint: subscription.endpoint }),
+    // The whole subscription: its keys.auth proves this browser holds it (the endpoint does not).
+    body: JSON.stringify(subscription.toJSON()),
   }).catch(() => null);
   return subscription.unsubscribe();
 }
