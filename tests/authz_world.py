@@ -48,6 +48,12 @@ class World:
     order_line_a: str
     pickup_code_a: str
     order_unpaid: str  # shopper A's, collected at store A, not paid (to cancel)
+    order_to_cash: str  # another, for the till's pages to take cash for
+    return_id: str  # one item of order A, taken back at store A
+    line_kept: str  # a line of cart A that no JSON row touches (for the cart page)
+    handoff_token: str  # a handoff QR's token, for /panier/reprendre
+    advice_request_2: str  # another call at store A, for the tablets' pages
+    category_slug: str
     payment_a: str
     link_token: str  # a payment link of store A, unpaid
     payment_3ds: str  # waiting for its 3-D Secure challenge
@@ -65,6 +71,9 @@ class World:
     message: str
     revocable_key: str
     card_token: str
+    # The kiosk's selection, made once the kiosk caller exists (see the matrix's fixtures).
+    kiosk_line: str = ""
+    kiosk_cart: str = ""
 
     def headers(self, kind: KeyKind) -> Headers:
         token = {KeyKind.PUBLISHABLE: self.publishable, KeyKind.SECRET: self.secret}[kind]
@@ -126,8 +135,12 @@ def build_world(
         added = client.post(f"/v1/carts/{cart}/lines", json={"variant_id": small}, headers=device)
         return cart, _ok(added, 201)["lines"][0]["id"]
 
-    def order_at_store_a() -> dict[str, Any]:
-        cart, _ = cart_with_a_line(shopper_a)
+    def order_at_store_a(quantity: int = 1) -> dict[str, Any]:
+        cart, line = cart_with_a_line(shopper_a)
+        if quantity > 1:
+            more = {"quantity": quantity}
+            changed = client.patch(f"/v1/carts/{cart}/lines/{line}", json=more, headers=shopper_a)
+            _ok(changed)
         body = {"fulfilments": [{"method": "click_and_collect", "store_id": shop.store_a}]}
         return _ok(client.post(f"/v1/carts/{cart}/checkout", json=body, headers=shopper_a), 201)
 
@@ -135,7 +148,7 @@ def build_world(
         client.post("/v1/payments/test-provider/tokens", json=sandbox_card(), headers=storefront),
         201,
     )["token"]
-    order = order_at_store_a()
+    order = order_at_store_a(quantity=2)
     paid = client.post(
         f"/v1/orders/{order['id']}/payments",
         json={"method": "card", "token": card_token},
@@ -143,12 +156,30 @@ def build_world(
     )
     payment_a = _ok(paid, 201)["payment"]["id"]
     order = _ok(client.get(f"/v1/orders/{order['id']}", headers=shopper_a))
-    unpaid = order_at_store_a()
+    unpaid, to_cash = order_at_store_a(), order_at_store_a()
     cart_a, line_a = cart_with_a_line(shopper_a)
+    kept = client.post(
+        f"/v1/carts/{cart_a}/lines", json={"variant_id": shop.variants["L"]}, headers=shopper_a
+    )
+    line_kept = next(
+        line["id"] for line in _ok(kept, 201)["lines"] if line["variant_id"] == shop.variants["L"]
+    )
+    at_a = {"store_id": shop.store_a}
+    _ok(client.post(f"/v1/orders/{order['id']}/ready", json=at_a, headers=server))
+    code = {**at_a, "pickup_code": order["pickup_code"]}
+    _ok(client.post(f"/v1/orders/{order['id']}/collect", json=code, headers=server))
+    taken_back = client.post(
+        f"/v1/orders/{order['id']}/returns",
+        json={**at_a, "lines": [{"line_id": order["lines"][0]["id"], "quantity": 1}]},
+        headers=_idempotent(server),
+    )
+    return_id = _ok(taken_back, 201)["id"]
 
-    _, _ = cart_with_a_line(shopper_c)
-    cart_c = _ok(client.get("/v1/me/cart", headers=shopper_c))["id"]
+    cart_c, _ = cart_with_a_line(shopper_c)
     handoff = _ok(client.post(f"/v1/carts/{cart_c}/handoff", headers=shopper_c), 201)["code"]
+    shopper_d = session(None)
+    cart_d, _ = cart_with_a_line(shopper_d)
+    handoff_d = _ok(client.post(f"/v1/carts/{cart_d}/handoff", headers=shopper_d), 201)["token"]
     till_cart = _ok(client.post("/v1/carts", json={"store_id": shop.store_a}, headers=server), 201)
 
     def link(reference: str) -> str:
@@ -200,6 +231,10 @@ def build_world(
         headers=shopper_a,
     )
     advice_id = _ok(advice, 201)["id"]
+    advice_2 = client.post(  # from another device: one device calls an adviser at a time
+        f"/v1/locations/{shop.store_a}/advice-requests", json={"source": "web"}, headers=shopper_b
+    )
+    category = client.post("/v1/categories", json={"name": "Pantalons"}, headers=server)
     transfer = client.post(
         "/v1/transfers",
         json={
@@ -243,6 +278,10 @@ def build_world(
         order_line_a=order["lines"][0]["id"],
         pickup_code_a=order["pickup_code"],
         order_unpaid=unpaid["id"],
+        order_to_cash=to_cash["id"],
+        return_id=return_id,
+        line_kept=line_kept,
+        handoff_token=handoff_d,
         payment_a=payment_a,
         link_token=link_token,
         payment_3ds=pending["id"],
@@ -254,6 +293,8 @@ def build_world(
         profile_merge=merge_pair,
         merge_id=merge_id,
         advice_request=advice_id,
+        advice_request_2=_ok(advice_2, 201)["id"],
+        category_slug=_ok(category, 201)["slug"],
         transfer=_ok(transfer, 201)["id"],
         reservation=_ok(reservation, 201)["id"],
         promo_code=_ok(promo, 201)["code"],
