@@ -94,9 +94,15 @@ def demo(
     typer.echo(f"  open {settings.base_url}/ (API docs: {settings.base_url}/docs)")
     typer.echo(
         f"  associate app: {settings.base_url}/associate  "
-        f"kiosk: {settings.base_url}/kiosk/PAR-RIV  "
         "(a shopper to recognise: loyalty card PC00001234)"
     )
+    if result.kiosk_code:
+        # The kiosk writes nothing until paired: open this once on the kiosk's screen.
+        typer.echo(
+            f"  kiosk: pair the screen within 10 minutes: {settings.base_url}/kiosk/PAR-RIV/"
+            f"appairer?code={result.kiosk_code} (then {settings.base_url}/kiosk/PAR-RIV; "
+            "later codes: associate app, Bornes)"
+        )
     typer.echo(f"  staff accounts (password for all: {DEMO_PASSWORD}):")
     for email, role in result.staff:
         typer.echo(f"    {role:<10} {email}")

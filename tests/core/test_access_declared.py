@@ -56,14 +56,19 @@ def test_write_routes_are_never_public(app: FastAPI) -> None:
         # The shopper's scanner: what her camera read, or her photo, goes into her cart (cookie).
         "/scanner/code",
         "/scanner/photo",
-        # The in-store kiosk: no account by design; its own session cookie holds the selection,
-        # and an adviser call or an order is what any shopper at the screen may do.
+        # The in-store kiosk: no shopper account by design. The screen's credential is the
+        # kiosk's device token (paired by the store's staff from /associate/bornes, HttpOnly,
+        # SameSite=Strict, revocable): every write below is refused without a valid one for
+        # that store; its own session cookie holds the selection.
         "/kiosk/{store_code}/selection",
         "/kiosk/{store_code}/selection/{line_id}/retirer",
         "/kiosk/{store_code}/terminer",
         "/kiosk/{store_code}/telephone",
         "/kiosk/{store_code}/commander/{variant_id}",
         "/kiosk/{store_code}/conseiller",
+        # Pairing the screen: the one-time code (10 minutes) issued by the store's staff is the
+        # credential, traded for the kiosk's device token.
+        "/kiosk/{store_code}/appairer",
         # The kiosk's handoff QR: its single-use token is the credential.
         "/panier/reprendre/{token}",
         # The shopper's own cookie (her session) is the credential; SameSite=Lax keeps other

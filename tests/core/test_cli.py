@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -46,8 +47,15 @@ def test_migrate_keys_users_worker_and_demo(url: str) -> None:
     assert "products: 304" in demo.stdout
     assert "associate@demo.parcours.dev" in demo.stdout
     assert "write key (web): wk_" in demo.stdout
+    # The demo kiosk is paired by opening the printed link on its screen (a kiosk writes
+    # nothing until paired); each start prints a fresh one-time code.
+    link = re.search(r"/kiosk/PAR-RIV/appairer\?code=([A-Z0-9]{4}-[A-Z0-9]{4})", demo.stdout)
+    assert link is not None, demo.stdout
     again = _run(["demo", "--no-serve"], url)
     assert "already loaded" in again.stdout
+    second = re.search(r"/kiosk/PAR-RIV/appairer\?code=([A-Z0-9-]+)", again.stdout)
+    assert second is not None
+    assert second.group(1) != link.group(1)
 
     user = _run(
         [

@@ -4,6 +4,7 @@ and what she wrote go; the store, the product, the times and the status stay for
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -12,6 +13,7 @@ from tests.conftest import Shop
 from parcours.app import build_bus
 from parcours.core.auth import service as auth
 from parcours.core.auth.models import Role
+from parcours.core.clock import utcnow
 from parcours.core.db import Database
 from parcours.core.outbox import Relay
 from parcours.core.uow import UnitOfWork
@@ -38,6 +40,8 @@ def _calls(db: Database, shop: Shop) -> dict[str, Any]:
         customers.merge_profiles(uow=uow, survivor_id=her, merged_id=older, by="stf_x", force=True)
         stranger = _person(uow, "lea@example.com", OTHER_PHONE)
 
+        asked = iter(range(10, 0, -1))
+
         def ask(**who: Any) -> str:
             return service.request_advice(
                 uow=uow,
@@ -45,6 +49,8 @@ def _calls(db: Database, shop: Shop) -> dict[str, Any]:
                 source="app",
                 variant_id=shop.variants["M"],
                 product_id=shop.product_id,
+                # Minutes apart: one device pauses between two calls.
+                now=utcnow() - timedelta(minutes=next(asked)),
                 **who,
             ).id
 
@@ -54,7 +60,11 @@ def _calls(db: Database, shop: Shop) -> dict[str, Any]:
             "merged": ask(profile_id=older, note="Rappel pour Ines"),
             "stranger": ask(profile_id=stranger, anonymous_id=OTHER_PHONE, note="Léa, taille 40"),
             "kiosk": service.request_advice(
-                uow=uow, store_id=shop.store_a, source="kiosk", note="Au rayon pantalons"
+                uow=uow,
+                store_id=shop.store_a,
+                source="kiosk",
+                anonymous_id="kiosk-session",
+                note="Au rayon pantalons",
             ).id,
         }
         adviser = auth.create_staff_user(

@@ -50,10 +50,19 @@ def call(
     )
 
 
+def age_calls(db: Database, seconds: int = 31) -> None:
+    """Every call so far was made earlier: past the pause a device keeps between two calls."""
+    with UnitOfWork(db) as uow:
+        for advice in uow.session.scalars(select(AdviceRequest)):
+            advice.requested_at -= timedelta(seconds=seconds)
+        uow.commit()
+
+
 def test_a_kiosk_calls_an_adviser_about_a_size(
-    client: TestClient, publishable_headers: Headers, shop: Shop, db: Database
+    client: TestClient, shopper: Callable[..., Headers], shop: Shop, db: Database
 ) -> None:
-    created = call(client, publishable_headers, shop.store_a, variant_id=shop.variants["L"])
+    # A kiosk's own software calls with its shopper session, like any device.
+    created = call(client, shopper("app"), shop.store_a, variant_id=shop.variants["L"])
     assert created.status_code == 201, created.text
     advice = created.json()
     assert advice["id"].startswith("adv_")
@@ -96,6 +105,7 @@ def test_a_shopper_token_names_who_asks(
         session.profile_id = profile.id
         uow.commit()
         profile_id = profile.id
+    age_calls(db)
     known = call(client, phone, shop.store_a, source="app")
     assert known.json()["profile_id"] == profile_id
     with UnitOfWork(db, read_only=True) as uow:
@@ -109,21 +119,28 @@ def test_a_shopper_token_names_who_asks(
 
 
 def test_refusals(
-    client: TestClient, publishable_headers: Headers, shopper: Callable[..., Headers], shop: Shop
+    client: TestClient,
+    publishable_headers: Headers,
+    shopper: Callable[..., Headers],
+    shop: Shop,
+    db: Database,
 ) -> None:
-    warehouse = call(client, publishable_headers, shop.warehouse)
+    phone = shopper("app")
+    warehouse = call(client, phone, shop.warehouse)
     assert warehouse.status_code == 404
     assert warehouse.json()["code"] == "store_not_found"
-    assert call(client, publishable_headers, "loc_nope").status_code == 404
-    unknown = call(client, publishable_headers, shop.store_a, product_id="prd_nope")
+    assert call(client, phone, "loc_nope").status_code == 404
+    unknown = call(client, phone, shop.store_a, product_id="prd_nope")
     assert unknown.status_code == 404
-    assert call(client, publishable_headers, shop.store_a, source="fax").status_code == 422
-    assert call(client, publishable_headers, shop.store_a, note="x" * 301).status_code == 422
+    assert call(client, phone, shop.store_a, source="fax").status_code == 422
+    assert call(client, phone, shop.store_a, note="x" * 301).status_code == 422
     assert call(client, {}, shop.store_a).status_code == 401
+    # The storefront key alone is no device (tests/stores/test_advice_limits.py).
+    assert call(client, publishable_headers, shop.store_a).status_code == 401
 
-    phone = shopper("app")
     for _ in range(3):
         assert call(client, phone, shop.store_a, source="app").status_code == 201
+        age_calls(db)
     fourth = call(client, phone, shop.store_a, source="app")
     assert fourth.status_code == 429
     assert fourth.json()["code"] == "too_many_advice_requests"
@@ -134,12 +151,12 @@ def test_refusals(
 
 def test_one_associate_wins_the_race_and_the_wait_is_on_the_journey(
     client: TestClient,
-    publishable_headers: Headers,
+    shopper: Callable[..., Headers],
     staff_client: Callable[..., TestClient],
     shop: Shop,
     db: Database,
 ) -> None:
-    created = call(client, publishable_headers, shop.store_a, product_id=shop.product_id)
+    created = call(client, shopper("app"), shop.store_a, product_id=shop.product_id)
     request_id = created.json()["id"]
     with UnitOfWork(db) as uow:  # she has waited 90 seconds
         stored = uow.session.get(AdviceRequest, request_id)
@@ -187,10 +204,11 @@ def test_one_associate_wins_the_race_and_the_wait_is_on_the_journey(
 def test_another_stores_associate_sees_and_takes_nothing(
     client: TestClient,
     publishable_headers: Headers,
+    shopper: Callable[..., Headers],
     staff_client: Callable[..., TestClient],
     shop: Shop,
 ) -> None:
-    request_id = call(client, publishable_headers, shop.store_a).json()["id"]
+    request_id = call(client, shopper("app"), shop.store_a).json()["id"]
     other = staff_client(Role.ASSOCIATE, stores={shop.store_b})
     for answer in (
         other.get(f"/v1/locations/{shop.store_a}/advice-requests"),
@@ -209,8 +227,8 @@ def test_another_stores_associate_sees_and_takes_nothing(
 
 
 def test_the_service_counts_and_lists_open_calls(shop: Shop, uow: UnitOfWork) -> None:
-    first = service.request_advice(uow=uow, store_id=shop.store_a, source="kiosk")
-    second = service.request_advice(uow=uow, store_id=shop.store_a, source="web")
+    first = service.request_advice(uow=uow, store_id=shop.store_a, source="kiosk", anonymous_id="a")
+    second = service.request_advice(uow=uow, store_id=shop.store_a, source="web", anonymous_id="b")
     service.take_advice_request(uow=uow, request_id=first.id, staff_id=None)  # type: ignore[arg-type]
     assert service.count_waiting_advice(uow=uow, store_id=shop.store_a) == 1
     assert [a.id for a in service.open_advice_requests(uow=uow, store_id=shop.store_a)] == [

@@ -5,12 +5,15 @@ from __future__ import annotations
 import html
 import io
 import re
+from datetime import timedelta
 from typing import Protocol
 
+import pytest
 import segno
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from tests.conftest import Shop
+from tests.kiosk_pairing import pair_screen
 
 from parcours.carts.models import Cart, CartLine
 from parcours.core.db import Database
@@ -31,6 +34,13 @@ def _read(answer: _Answer) -> str:
 
 
 # --- the kiosk ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def _paired_kiosk(client: TestClient, db: Database, shop: Shop) -> None:
+    """The test client is store B's kiosk, paired by its staff (an unpaired screen writes
+    nothing: tests/stores/test_kiosks.py)."""
+    pair_screen(client, db, shop.store_b, "PAR-B")
 
 
 def test_an_unknown_store_or_a_warehouse_has_no_kiosk(client: TestClient, shop: Shop) -> None:
@@ -159,13 +169,16 @@ def test_an_order_for_pickup_here_and_an_adviser_call(
         follow_redirects=False,
     )
     assert called.headers["location"] == "/kiosk/PAR-B/produits/x?conseiller=1"
-    with UnitOfWork(db, read_only=True) as uow:
+    with UnitOfWork(db) as uow:
         advice = uow.session.scalars(select(AdviceRequest)).one()
         assert (advice.store_id, advice.source, advice.variant_id) == (
             shop.store_b,
             "kiosk",
             shop.variants["S"],
         )
+        assert advice.kiosk_id is not None  # the paired kiosk is the device that called
+        advice.requested_at -= timedelta(seconds=31)  # past the pause between two calls
+        uow.commit()
     # Somewhere else than this kiosk: back to its home, never an open redirect.
     elsewhere = client.post(
         "/kiosk/PAR-B/conseiller", data={"next": "https://evil.example/"}, follow_redirects=False

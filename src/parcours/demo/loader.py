@@ -29,6 +29,7 @@ from parcours.journeys.simulate import (
     shop_catalogue,
     simulate_history,
 )
+from parcours.stores import kiosks
 from parcours.stores import service as stores
 from parcours.stores.models import LocationKind, Service
 from parcours.stores.schemas import OpeningExceptionIn
@@ -57,7 +58,24 @@ class DemoLoad:
     secret_key: str = ""
     publishable_key: str = ""
     write_key: str = ""  # the website's event collection key
+    kiosk_code: str = ""  # a one-time pairing code for the PAR-RIV kiosk (10 minutes)
     history_events: int = 0  # simulated journey events written to the lake
+
+
+#: The demo's kiosk stands in this store; each start issues a fresh pairing code for it.
+DEMO_KIOSK_STORE = "PAR-RIV"
+
+
+def _pair_demo_kiosk(uow: UnitOfWork) -> str:
+    """A one-time code pairing a screen as PAR-RIV's kiosk, printed with the keys (a kiosk
+    writes nothing until paired; staff pair more from /associate/bornes)."""
+    store = stores.get_location_by_code(uow=uow, code=DEMO_KIOSK_STORE)
+    if store is None:
+        return ""
+    issued = kiosks.start_pairing(
+        uow=uow, store_id=store.id, name="Borne de démonstration", created_by=None
+    )
+    return issued.code
 
 
 def _load_locations(uow: UnitOfWork) -> dict[str, str]:
@@ -238,6 +256,7 @@ def load_demo(settings: Settings, *, issue_keys: bool = True) -> DemoLoad:
             result.staff = [(email, role.value) for email, _, role, _ in DEMO_STAFF]
             if issue_keys:
                 result.secret_key, result.publishable_key, result.write_key = _issue_keys(uow)
+                result.kiosk_code = _pair_demo_kiosk(uow)
             uow.commit()
         if history is not None:  # the lake holds only what the committed database knows
             result.history_events = _write_history(settings, history)

@@ -154,6 +154,13 @@ def publish_advice_change(request: Request, uow: UnitOfWork, advice: AdviceReque
     )
 
 
+def advice_client(request: Request) -> str:
+    """The key the caller's address is counted under (behind a proxy, the address uvicorn
+    trusts from ``X-Forwarded-For``)."""
+    address = request.client.host if request.client else "unknown"
+    return service.advice_client_hash(address, secret=request.app.state.settings.secret_key)
+
+
 def _check_product(uow: UnitOfWork, body: AdviceRequestCreate) -> tuple[str | None, str | None]:
     """The product and size she asks about, if any: a variant names its product."""
     if body.variant_id is not None:
@@ -184,11 +191,13 @@ def create_advice_request(
     uow: UowDep,
     _: StorefrontDep,
 ) -> AdviceRequestRead:
-    """From a kiosk or the shopper's app (storefront key). With her session token
-    (``X-Shopper-Token`` or the shopper cookie) the call carries who she is, so the associate
-    sees her profile; a device has at most 3 calls waiting in a store (429)."""
-    token = shopper_token(request)
-    session = shoppers.find_shopper_session(uow=uow, token=token) if token else None
+    """From the shopper's app or a kiosk's own software (storefront key), always with a shopper
+    session (``X-Shopper-Token`` or the shopper cookie; 401 ``shopper_session_required``): the
+    session is the device, and the call carries who she is, so the associate sees her profile.
+    A device has at most 3 calls waiting in a store and waits 30 s between calls; one client
+    address makes at most 6 calls in 10 minutes, whatever its sessions. Beyond: 429
+    ``too_many_advice_requests`` with ``Retry-After`` (``reason`` says which limit)."""
+    session = shoppers.require_shopper_session(uow=uow, token=shopper_token(request))
     product_id, variant_id = _check_product(uow, body)
     advice = service.request_advice(
         uow=uow,
@@ -197,8 +206,9 @@ def create_advice_request(
         product_id=product_id,
         variant_id=variant_id,
         note=body.note,
-        profile_id=session.profile_id if session else None,
-        anonymous_id=session.anonymous_id if session else None,
+        profile_id=session.profile_id,
+        anonymous_id=session.anonymous_id,
+        client_hash=advice_client(request),
     )
     answer = _advice_read(advice)
     uow.commit()

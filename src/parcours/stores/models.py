@@ -1,5 +1,5 @@
-"""Stores and warehouses, their opening hours and exceptions, the gazetteer of places, and the
-shoppers' calls for an adviser in a store."""
+"""Stores and warehouses, their opening hours and exceptions, the gazetteer of places, the
+shoppers' calls for an adviser in a store, and the store's paired kiosks."""
 
 from __future__ import annotations
 
@@ -137,6 +137,13 @@ class AdviceRequest(Base):
         ForeignKey("customer_profiles.id", ondelete="SET NULL"), nullable=True, index=True
     )
     anonymous_id: Mapped[str | None] = mapped_column(String(100), nullable=True, index=True)
+    # The paired kiosk that called (its device credential), when the call came from one.
+    kiosk_id: Mapped[str | None] = mapped_column(
+        ForeignKey("kiosks.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    # A keyed hash of the caller's address (never the address): calls per client are limited
+    # across devices, so opening sessions in a loop does not reach the tablets.
+    client_hash: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     source: Mapped[str] = mapped_column(String(10))
     note: Mapped[str] = mapped_column(String(300), default="")
     status: Mapped[str] = mapped_column(String(12), default=AdviceStatus.WAITING.value)
@@ -146,3 +153,32 @@ class AdviceRequest(Base):
         ForeignKey("staff_users.id", ondelete="SET NULL"), nullable=True
     )
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class Kiosk(Base):
+    """A catalogue screen in a store, paired by the store's staff: its device credential.
+
+    An associate or manager of the store issues a one-time pairing code (valid 10 minutes,
+    ``pairing_hash``); entered on the screen, it becomes a long-lived random token held in the
+    kiosk's cookie (``token_hash``). Only hashes are stored. Revoking it (``revoked_at``) takes
+    effect at the kiosk's next request."""
+
+    __tablename__ = "kiosks"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)  # kio_…
+    store_id: Mapped[str] = mapped_column(
+        ForeignKey("locations.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(80))
+    # sha256 of the one-time pairing code while it waits to be used; None once paired.
+    pairing_hash: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)
+    pairing_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # sha256 of the kiosk's cookie token; None until paired.
+    token_hash: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)
+    created_by: Mapped[str | None] = mapped_column(
+        ForeignKey("staff_users.id", ondelete="SET NULL"), nullable=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    paired_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

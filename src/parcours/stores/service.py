@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import heapq
+import hmac
 import math
 import re
 import unicodedata
 from collections.abc import Collection, Iterable, Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from operator import itemgetter
 from typing import Any, NamedTuple, Protocol
 
@@ -15,8 +17,14 @@ from pydantic import ValidationError
 from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
-from parcours.core.clock import utcnow
-from parcours.core.errors import Conflict, DomainError, InvalidInput, NotFound
+from parcours.core.clock import as_utc, utcnow
+from parcours.core.errors import (
+    Conflict,
+    DomainError,
+    InvalidInput,
+    NotFound,
+    Unauthenticated,
+)
 from parcours.core.ids import new_id
 from parcours.core.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, encode_cursor
 from parcours.core.uow import UnitOfWork
@@ -54,6 +62,7 @@ __all__ = [
     "ResolvedPlace",
     "StoreCard",
     "TooManyAdviceRequests",
+    "advice_client_hash",
     "cancel_advice_request",
     "count_waiting_advice",
     "create_location",
@@ -614,15 +623,96 @@ def store_cards(*, uow: UnitOfWork) -> dict[str, StoreCard]:
 
 # --- calls for an adviser -------------------------------------------------------------------------
 
-#: A shopper's device may have this many calls waiting in one store; a kiosk (no device) shares
-#: the store's ceiling.
+#: A device (a shopper's session, or a paired kiosk) may have this many calls waiting in one
+#: store, and waits ``DEVICE_COOLDOWN`` between two calls.
 MAX_WAITING_PER_DEVICE = 3
-MAX_WAITING_PER_STORE = 100
+DEVICE_COOLDOWN = timedelta(seconds=30)
+#: Calls from one client address in ``CLIENT_WINDOW``, whatever the sessions it opens: a loop
+#: of new sessions does not reach the tablets. A paired kiosk (a credential the store issued)
+#: is counted per kiosk only: a store's kiosks share its address.
+MAX_CALLS_PER_CLIENT = 6
+CLIENT_WINDOW = timedelta(minutes=10)
+MAX_WAITING_PER_STORE = 30
 _OPEN_STATUSES = (AdviceStatus.WAITING.value, AdviceStatus.TAKEN.value)
 
 
 class TooManyAdviceRequests(DomainError):
-    status, code, title = 429, "too_many_advice_requests", "Too many calls waiting"
+    status, code, title = 429, "too_many_advice_requests", "Too many calls"
+
+
+def advice_client_hash(address: str, *, secret: str) -> str:
+    """The key a caller's address is counted under: keyed, so the stored value is no address."""
+    return hmac.new(secret.encode(), f"advice:{address}".encode(), hashlib.sha256).hexdigest()
+
+
+def _too_many(
+    detail: str, *, reason: str, retry_after: float, **extra: Any
+) -> TooManyAdviceRequests:
+    seconds = max(1, math.ceil(retry_after))
+    return TooManyAdviceRequests(
+        detail,
+        reason=reason,
+        retry_after=seconds,
+        headers={"Retry-After": str(seconds)},
+        **extra,
+    )
+
+
+def _check_advice_limits(
+    uow: UnitOfWork,
+    *,
+    store_id: str,
+    device: ColumnElement[bool],
+    client_hash: str | None,
+    counted_per_client: bool,
+    now: datetime,
+) -> None:
+    """Raise 429 ``too_many_advice_requests`` (with ``retry_after``) when this device or client
+    has called enough for now; ``reason`` says which limit: ``device_waiting``,
+    ``device_cooldown``, ``client_rate`` or ``store_waiting``."""
+    waiting = select(func.count()).where(
+        AdviceRequest.store_id == store_id, AdviceRequest.status == AdviceStatus.WAITING.value
+    )
+    if (uow.session.scalar(waiting.where(device)) or 0) >= MAX_WAITING_PER_DEVICE:
+        raise _too_many(
+            f"at most {MAX_WAITING_PER_DEVICE} calls may wait for an adviser: one is coming",
+            reason="device_waiting",
+            retry_after=DEVICE_COOLDOWN.total_seconds(),
+            limit=MAX_WAITING_PER_DEVICE,
+        )
+    last = uow.session.scalar(select(func.max(AdviceRequest.requested_at)).where(device))
+    if last is not None and now - as_utc(last) < DEVICE_COOLDOWN:
+        raise _too_many(
+            "an adviser was just called from this device",
+            reason="device_cooldown",
+            retry_after=(as_utc(last) + DEVICE_COOLDOWN - now).total_seconds(),
+        )
+    if client_hash is not None and counted_per_client:
+        recent = list(
+            uow.session.scalars(
+                select(AdviceRequest.requested_at)
+                .where(
+                    AdviceRequest.client_hash == client_hash,
+                    AdviceRequest.kiosk_id.is_(None),
+                    AdviceRequest.requested_at > now - CLIENT_WINDOW,
+                )
+                .order_by(AdviceRequest.requested_at.desc())
+                .limit(MAX_CALLS_PER_CLIENT)
+            )
+        )
+        if len(recent) >= MAX_CALLS_PER_CLIENT:
+            raise _too_many(
+                f"at most {MAX_CALLS_PER_CLIENT} calls from one client in "
+                f"{int(CLIENT_WINDOW.total_seconds() // 60)} minutes",
+                reason="client_rate",
+                retry_after=(as_utc(recent[-1]) + CLIENT_WINDOW - now).total_seconds(),
+            )
+    if (uow.session.scalar(waiting) or 0) >= MAX_WAITING_PER_STORE:
+        raise _too_many(
+            "too many calls are waiting in this store",
+            reason="store_waiting",
+            retry_after=DEVICE_COOLDOWN.total_seconds(),
+        )
 
 
 def _advice_journey(
@@ -657,12 +747,19 @@ def request_advice(
     note: str = "",
     profile_id: str | None = None,
     anonymous_id: str | None = None,
+    kiosk_id: str | None = None,
+    client_hash: str | None = None,
     now: datetime | None = None,
 ) -> AdviceRequest:
     """A shopper in the store asks for an adviser: the call waits for an associate to take it.
 
-    Only an active store takes calls (NotFound ``store_not_found``); a device with
-    ``MAX_WAITING_PER_DEVICE`` calls waiting there is refused (429 ``too_many_advice_requests``).
+    A call comes from a device: a shopper's session (``profile_id``/``anonymous_id``) or a
+    paired kiosk (``kiosk_id``); none is refused (401 ``shopper_session_required``). Only an
+    active store takes calls (NotFound ``store_not_found``). Each device has at most
+    ``MAX_WAITING_PER_DEVICE`` calls waiting there and waits ``DEVICE_COOLDOWN`` between calls;
+    a client (``client_hash``, see :func:`advice_client_hash`) makes at most
+    ``MAX_CALLS_PER_CLIENT`` calls in ``CLIENT_WINDOW`` from shopper sessions; beyond, 429
+    ``too_many_advice_requests`` with ``retry_after`` (seconds).
     """
     try:
         origin = AdviceSource(source)
@@ -670,32 +767,33 @@ def request_advice(
         raise InvalidInput(
             "source is one of kiosk, app, web", code="invalid_advice_source"
         ) from None
+    device: ColumnElement[bool]
+    if kiosk_id is not None:
+        device = AdviceRequest.kiosk_id == kiosk_id
+    elif profile_id is not None:
+        device = AdviceRequest.profile_id == profile_id
+    elif anonymous_id is not None:
+        device = AdviceRequest.anonymous_id == anonymous_id
+    else:
+        raise Unauthenticated(
+            "a call comes from a shopper's session (X-Shopper-Token) or a paired kiosk",
+            code="shopper_session_required",
+        )
     location = uow.session.get(Location, store_id)
     if location is None or not location.active or location.kind != LocationKind.STORE.value:
         raise NotFound(f"no open store {store_id!r}", code="store_not_found")
     note = note.strip()
     if len(note) > 300:
         raise InvalidInput("a note has at most 300 characters", code="note_too_long")
-    waiting = select(func.count()).where(
-        AdviceRequest.store_id == store_id, AdviceRequest.status == AdviceStatus.WAITING.value
-    )
-    device = (
-        (AdviceRequest.profile_id == profile_id)
-        if profile_id is not None
-        else (AdviceRequest.anonymous_id == anonymous_id)
-        if anonymous_id is not None
-        else None
-    )
-    if device is not None and (uow.session.scalar(waiting.where(device)) or 0) >= (
-        MAX_WAITING_PER_DEVICE
-    ):
-        raise TooManyAdviceRequests(
-            f"at most {MAX_WAITING_PER_DEVICE} calls may wait for an adviser: one is coming",
-            limit=MAX_WAITING_PER_DEVICE,
-        )
-    if (uow.session.scalar(waiting) or 0) >= MAX_WAITING_PER_STORE:
-        raise TooManyAdviceRequests("too many calls are waiting in this store")
     now = now or utcnow()
+    _check_advice_limits(
+        uow,
+        store_id=store_id,
+        device=device,
+        client_hash=client_hash,
+        counted_per_client=kiosk_id is None,
+        now=now,
+    )
     advice = AdviceRequest(
         id=new_id("adv"),
         store_id=store_id,
@@ -703,6 +801,8 @@ def request_advice(
         variant_id=variant_id,
         profile_id=profile_id,
         anonymous_id=anonymous_id,
+        kiosk_id=kiosk_id,
+        client_hash=client_hash,
         source=origin.value,
         note=note,
         status=AdviceStatus.WAITING.value,
@@ -842,7 +942,7 @@ def erase_advice_requests_of(*, uow: UnitOfWork, profile_ids: Sequence[str]) -> 
     erased = uow.session.execute(
         update(AdviceRequest)
         .where(or_(theirs, AdviceRequest.anonymous_id.in_(devices)) if devices else theirs)
-        .values(profile_id=None, anonymous_id=None, note="")
+        .values(profile_id=None, anonymous_id=None, client_hash=None, note="")
         .execution_options(synchronize_session=False)
     )
     uow.session.expire_all()  # a bulk UPDATE: reload what callers read next

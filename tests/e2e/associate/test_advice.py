@@ -75,10 +75,15 @@ def test_a_call_appears_live_and_one_associate_takes_it(
     expect(other_tablet.get_by_test_id("acting-store")).to_contain_text("Parcours PAR-B")
 
     key = api_key(KeyKind.PUBLISHABLE)
+    # A kiosk's own software calls like any device: the storefront key and its shopper session.
+    headers = {"Authorization": f"Bearer {key}"}
+    started = httpx.post(
+        f"{live_server}/v1/shopper/sessions", json={"channel": "app"}, headers=headers
+    )
     kiosk = httpx.post(
         f"{live_server}/v1/locations/{shop.store_a}/advice-requests",
         json={"source": "kiosk", "variant_id": shop.variants["L"]},
-        headers={"Authorization": f"Bearer {key}"},
+        headers={**headers, "X-Shopper-Token": started.json()["token"]},
     )
     assert kiosk.status_code == 201, kiosk.text
     card = tablet.get_by_test_id(f"advice-{kiosk.json()['id']}")

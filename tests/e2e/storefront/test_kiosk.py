@@ -14,6 +14,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 from sqlalchemy import select
 from tests.conftest import Shop
 from tests.e2e.conftest import PHONE
+from tests.kiosk_pairing import issue_pairing_code
 
 from parcours.carts.models import Cart, CartLine
 from parcours.core.db import Database
@@ -37,8 +38,17 @@ def kiosk_context(browser: Browser) -> Iterator[BrowserContext]:
 
 
 @pytest.fixture
-def kiosk(kiosk_context: BrowserContext) -> Page:
-    return kiosk_context.new_page()
+def kiosk(kiosk_context: BrowserContext, live_server: str, shop: Shop, db: Database) -> Page:
+    """Store B's kiosk, paired as its staff would: the one-time code typed on the screen."""
+    page = kiosk_context.new_page()
+    page.goto(f"{live_server}/kiosk/PAR-B")
+    expect(page.get_by_test_id("kiosk-unpaired")).to_contain_text(
+        "Cette borne n'est pas encore appairée — demandez à un conseiller."
+    )
+    page.get_by_label("Code d'appairage").fill(issue_pairing_code(db, shop.store_b))
+    page.get_by_role("button", name="Appairer cette borne").click()
+    expect(page.get_by_role("heading", name="Tout notre catalogue, ici")).to_be_visible()
+    return page
 
 
 def _choose_size(page: Page, size: str) -> None:

@@ -1,14 +1,20 @@
 """The in-store kiosk (``/kiosk/{store_code}``): the catalogue on a large touch screen, with each
 size's stock across the network (here, in the other stores nearest first, in the warehouse).
 
-No login. The shopper's selection is a cart of channel ``kiosk`` held by the kiosk's own session
-cookie (path ``/kiosk``, apart from the shopper cookie of a phone). From it she can:
+No login for the shopper, but the screen itself is a paired device: the store's staff pair it
+from the associate app (``/associate/bornes``: a one-time code, then a long-lived token in an
+HttpOnly, SameSite=Strict cookie, see ``parcours.stores.kiosks``). Every page of an unpaired
+screen says so ("demandez à un conseiller") and every write needs the credential of this store's
+kiosk: a revoked kiosk stops at its next tap. The shopper's selection is a cart of channel
+``kiosk`` held by the kiosk's own session cookie (path ``/kiosk``, apart from the shopper cookie
+of a phone). From it she can:
 
 - send the selection to her phone: a handoff QR code whose page, opened on her phone
   (``/panier/reprendre/{token}``), moves the lines into her own cart; the kiosk forgets them;
 - order a size this store lacks, for pickup here or home delivery (``Placement(kiosk=True)``),
   then pay on her phone (pay-by-link QR) or at the till;
-- call an adviser, which rings on the associates' tablets of this store.
+- call an adviser, which rings on the associates' tablets of this store (a kiosk is one device:
+  three calls waiting at most, 30 s between calls).
 
 After 90 s without a touch the page counts down 10 s, then ends the kiosk session: the next
 shopper never sees the previous one's items (``?idle=`` and ``?countdown=`` shorten it in tests).
@@ -42,10 +48,11 @@ from parcours.customers.models import ShopperSession
 from parcours.inventory import service as inventory
 from parcours.orders import service as orders
 from parcours.orders.models import FulfilmentMethod, Order
+from parcours.stores import kiosks
 from parcours.stores import service as stores
-from parcours.stores.api import publish_advice_change
+from parcours.stores.api import advice_client, publish_advice_change
 from parcours.stores.directory import StoreCard
-from parcours.stores.models import LocationKind, Service
+from parcours.stores.models import Kiosk, LocationKind, Service
 from parcours.web.rendering import page_locale, render
 from parcours.web.storefront.session import (
     open_shopper_session,
@@ -57,6 +64,10 @@ PublicDep = Annotated[Principal, Depends(PUBLIC)]
 
 #: The kiosk's own session (its selection), scoped to the kiosk pages.
 KIOSK_COOKIE = "parcours_kiosk"
+#: The kiosk's device credential (its pairing token), set once when staff pair it.
+DEVICE_COOKIE = "parcours_kiosk_device"
+#: As long as browsers keep a cookie (400 days); revocation, not expiry, ends a kiosk.
+DEVICE_COOKIE_AGE = 400 * 24 * 3600
 #: The order just placed at this kiosk, for its confirmation page: ``<order id>.<link token>``.
 ORDER_COOKIE = "parcours_kiosk_order"
 #: A kiosk session outlives no shopper: the idle reset ends it well before this.
@@ -94,6 +105,45 @@ def _kiosk_store(uow: UnitOfWork, store_code: str) -> StoreCard | None:
 
 def _no_kiosk(request: Request) -> HTMLResponse:
     return render(request, "error.html", status_code=404, message_id="kiosk.error.no_store")
+
+
+def _paired(request: Request, uow: UnitOfWork, store: StoreCard) -> Kiosk | None:
+    """This screen's kiosk when it is paired with this store and not revoked."""
+    return kiosks.find_kiosk(uow=uow, token=request.cookies.get(DEVICE_COOKIE), store_id=store.id)
+
+
+def _device(request: Request, uow: UnitOfWork, store: StoreCard) -> Kiosk | None:
+    """This screen's kiosk before a write (its ``last_seen_at`` moves on), or None."""
+    kiosk = _paired(request, uow, store)
+    if kiosk is not None:
+        kiosks.mark_seen(uow=uow, kiosk=kiosk)
+    return kiosk
+
+
+def _unpaired(
+    request: Request,
+    store: StoreCard,
+    *,
+    status_code: int = 200,
+    code: str | None = None,
+    error: str | None = None,
+) -> HTMLResponse:
+    """What an unpaired screen shows instead of the catalogue: ask an adviser to pair it."""
+    idle, countdown = _timing(request)
+    return render(
+        request,
+        "storefront/kiosk_unpaired.html",
+        status_code=status_code,
+        store=store,
+        home=_path(store),
+        selection_count=0,
+        idle=idle,
+        countdown=countdown,
+        here=request.url.path,
+        unpaired=True,
+        code=code if code is not None else request.query_params.get("code", "")[:20],
+        error=error,
+    )
 
 
 def _kiosk_session(request: Request, uow: UnitOfWork) -> ShopperSession | None:
@@ -190,6 +240,15 @@ def _tile(product: Product, store: StoreCard, lang: str) -> dict[str, Any]:
     }
 
 
+#: Why an adviser call was refused, as the screen says it.
+_ADVICE_REFUSALS = {
+    "device_waiting": "kiosk.adviser.busy",
+    "device_cooldown": "kiosk.adviser.just_called",
+    "store_waiting": "kiosk.adviser.store_busy",
+    "client_rate": "kiosk.adviser.just_called",
+}
+
+
 # --- browsing ----------------------------------------------------------------------------------
 
 
@@ -205,6 +264,8 @@ def kiosk_home(
     store = _kiosk_store(uow, store_code)
     if store is None:
         return _no_kiosk(request)
+    if _paired(request, uow, store) is None:
+        return _unpaired(request, store)
     lang = page_locale(request)
     query = q.strip()
     if query:
@@ -323,6 +384,8 @@ def kiosk_product(
     store = _kiosk_store(uow, store_code)
     if store is None:
         return _no_kiosk(request)
+    if _paired(request, uow, store) is None:
+        return _unpaired(request, store)
     lang = page_locale(request)
     try:
         product = catalog.get_product_by_slug(uow=uow, slug=slug[:160], published_only=True)
@@ -370,6 +433,9 @@ def add_to_selection(
     store = _kiosk_store(uow, store_code)
     if store is None:
         return _no_kiosk(request)
+    kiosk = _device(request, uow, store)
+    if kiosk is None:
+        return _unpaired(request, store, status_code=403)
     session = _kiosk_session(request, uow)
     token = None
     if session is None:
@@ -439,6 +505,8 @@ def selection_page(request: Request, store_code: str, uow: ReadUowDep, _: Public
     store = _kiosk_store(uow, store_code)
     if store is None:
         return _no_kiosk(request)
+    if _paired(request, uow, store) is None:
+        return _unpaired(request, store)
     lang = page_locale(request)
     cart = _selection(uow, _kiosk_session(request, uow))
     view = carts.view_cart(uow=uow, cart=cart, store_id=store.id) if cart else None
@@ -459,6 +527,9 @@ def remove_from_selection(
     store = _kiosk_store(uow, store_code)
     if store is None:
         return _no_kiosk(request)
+    kiosk = _device(request, uow, store)
+    if kiosk is None:
+        return _unpaired(request, store, status_code=403)
     cart = _selection(uow, _kiosk_session(request, uow))
     if cart is not None:
         try:
@@ -476,6 +547,9 @@ def end_kiosk_session(request: Request, store_code: str, uow: UowDep, _: PublicD
     store = _kiosk_store(uow, store_code)
     if store is None:
         return _no_kiosk(request)
+    kiosk = _device(request, uow, store)
+    if kiosk is None:
+        return _unpaired(request, store, status_code=403)
     session = _kiosk_session(request, uow)
     if session is not None:
         cart = _selection(uow, session)
@@ -500,6 +574,9 @@ def send_to_phone(
     store = _kiosk_store(uow, store_code)
     if store is None:
         return _no_kiosk(request)
+    kiosk = _device(request, uow, store)
+    if kiosk is None:
+        return _unpaired(request, store, status_code=403)
     session = _kiosk_session(request, uow)
     cart = _selection(uow, session)
     if session is None or cart is None or not carts.active_lines(cart):
@@ -526,9 +603,13 @@ def send_to_phone(
 
 
 @router.get("/kiosk/{store_code}/telephone/{cart_id}/etat")
-def phone_state(store_code: str, cart_id: str, uow: ReadUowDep, _: PublicDep) -> Response:
+def phone_state(
+    request: Request, store_code: str, cart_id: str, uow: ReadUowDep, _: PublicDep
+) -> Response:
     """Whether the selection reached her phone (the kiosk's QR screen asks every 2 s)."""
     store = _kiosk_store(uow, store_code)
+    if store is not None and _paired(request, uow, store) is None:
+        store = None  # only the store's paired kiosk asks
     try:
         cart = carts.get_cart(uow=uow, cart_id=cart_id[:40])
     except NotFound:
@@ -648,6 +729,8 @@ def order_page(
     store = _kiosk_store(uow, store_code)
     if store is None:
         return _no_kiosk(request)
+    if _paired(request, uow, store) is None:
+        return _unpaired(request, store)
     return _order_form(request, uow, store, variant_id[:40])
 
 
@@ -671,6 +754,9 @@ def place_kiosk_order(
     store = _kiosk_store(uow, store_code)
     if store is None:
         return _no_kiosk(request)
+    kiosk = _device(request, uow, store)
+    if kiosk is None:
+        return _unpaired(request, store, status_code=403)
     variant_id = variant_id[:40]
     values = {
         "method": method,
@@ -764,6 +850,8 @@ def order_placed(
     store = _kiosk_store(uow, store_code)
     if store is None:
         return _no_kiosk(request)
+    if _paired(request, uow, store) is None:
+        return _unpaired(request, store)
     lang = page_locale(request)
     order_id, _dot, link_token = request.cookies.get(ORDER_COOKIE, "").partition(".")
     order: Order | None = None
@@ -817,6 +905,9 @@ def call_adviser(
     store = _kiosk_store(uow, store_code)
     if store is None:
         return _no_kiosk(request)
+    kiosk = _device(request, uow, store)
+    if kiosk is None:
+        return _unpaired(request, store, status_code=403)
     session = _kiosk_session(request, uow)
     product: str | None = None
     variant: str | None = None
@@ -836,22 +927,82 @@ def call_adviser(
             source="kiosk",
             product_id=product,
             variant_id=variant,
-            # The kiosk session stands for the shopper at the screen: three calls at most.
+            # The kiosk is the device (three calls waiting, a pause between calls); its session
+            # stands for the shopper at the screen, on her journey.
+            kiosk_id=kiosk.id,
             anonymous_id=session.anonymous_id if session else None,
+            client_hash=advice_client(request),
         )
-    except DomainError:
+    except DomainError as refused:
         uow.rollback()
-        return _page(
+        retry_after = refused.extra.get("retry_after")
+        response = _page(
             request,
             "storefront/kiosk_message.html",
             uow,
             store,
-            status_code=429,
-            message_id="kiosk.adviser.busy",
+            status_code=refused.status,
+            message_id=_ADVICE_REFUSALS.get(
+                str(refused.extra.get("reason", "")), "kiosk.adviser.failed"
+            ),
+            retry_after=retry_after,
         )
+        if retry_after:
+            response.headers["Retry-After"] = str(retry_after)
+        return response
     uow.commit()
     publish_advice_change(request, uow, advice)
     target = urlsplit(back if back.startswith(_path(store)) and "//" not in back else "")
     query = [(k, v) for k, v in parse_qsl(target.query) if k != "conseiller"]
     query.append(("conseiller", "1"))
     return RedirectResponse(f"{target.path or _path(store)}?{urlencode(query)}", status_code=303)
+
+
+# --- pairing the screen -----------------------------------------------------------------------
+
+
+@router.get("/kiosk/{store_code}/appairer", response_class=HTMLResponse)
+def pairing_page(request: Request, store_code: str, uow: ReadUowDep, _: PublicDep) -> Response:
+    """The pairing form, filled in when the link from the associate app carries the code.
+    Opening it pairs nothing (a link preview must not): the screen confirms with a tap."""
+    store = _kiosk_store(uow, store_code)
+    if store is None:
+        return _no_kiosk(request)
+    response = _unpaired(request, store)
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+@router.post("/kiosk/{store_code}/appairer")
+def pair_screen(
+    request: Request,
+    store_code: str,
+    uow: UowDep,
+    settings: SettingsDep,
+    _: PublicDep,
+    code: Annotated[str, Form(max_length=40)],
+) -> Response:
+    """The one-time code issued by the store's staff pairs this screen with the store: its
+    cookie holds the kiosk's token from now on (until the kiosk is revoked)."""
+    store = _kiosk_store(uow, store_code)
+    if store is None:
+        return _no_kiosk(request)
+    try:
+        paired = kiosks.pair_kiosk(uow=uow, store_id=store.id, code=code)
+    except DomainError:
+        uow.rollback()
+        return _unpaired(request, store, status_code=422, code=code, error="kiosk.pair.invalid")
+    uow.commit()
+    response = RedirectResponse(_path(store), status_code=303)
+    _forget(response)  # whatever a previous pairing of this screen left behind
+    response.set_cookie(
+        DEVICE_COOKIE,
+        paired.token,
+        max_age=DEVICE_COOKIE_AGE,
+        path="/kiosk",
+        httponly=True,
+        secure=settings.session_cookie_secure or request.url.scheme == "https",
+        samesite="strict",
+    )
+    return response
