@@ -462,25 +462,24 @@ def browser() -> Iterator[object]:
         pytest.fail(f"Chromium not found at {CHROMIUM}: run 'make browser' (Debian's chromium)")
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield BrowserOnTheClock(chromium)
+        _on_the_clock(chromium)
+        yield chromium
         chromium.close()
 
 
-class BrowserOnTheClock:
-    """The browser, whose new contexts' pages read the suite's clock (``Date.now()``, timers)
-    from the moment they are made, as the server does: the pickup desk's timers, the tracker's
-    ``sentAt`` and the till's offline sales agree with the server's times."""
+def _on_the_clock(browser: Any) -> None:
+    """Every context the browser makes from now on reads the suite's clock in its pages
+    (``Date.now()``, timers) from the moment it is made, as the server does: the pickup desk's
+    timers, the tracker's ``sentAt`` and the till's offline sales agree with the server's times.
+    The browser stays a ``Browser`` (tests check it)."""
+    native = browser.new_context
 
-    def __init__(self, browser: Any) -> None:
-        self._browser = browser
-
-    def new_context(self, **options: Any) -> Any:
-        context = self._browser.new_context(**options)
+    def new_context(**options: Any) -> Any:
+        context = native(**options)
         context.clock.install(time=utcnow())
         return context
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._browser, name)
+    browser.new_context = new_context
 
 
 # --- a small shop for carts and orders ------------------------------------------------------------
