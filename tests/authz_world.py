@@ -54,6 +54,7 @@ class World:
     handoff_token: str  # a handoff QR's token, for /panier/reprendre
     advice_request_2: str  # another call at store A, for the tablets' pages
     category_slug: str
+    push_endpoints: tuple[str, str]  # shopper A's browser's, for the API's rows and the pages'
     payment_a: str
     link_token: str  # a payment link of store A, unpaid
     payment_3ds: str  # waiting for its 3-D Secure challenge
@@ -235,6 +236,14 @@ def build_world(
         f"/v1/locations/{shop.store_a}/advice-requests", json={"source": "web"}, headers=shopper_b
     )
     category = client.post("/v1/categories", json={"name": "Pantalons"}, headers=server)
+    endpoints = ("https://push.example.com/send/a-api", "https://push.example.com/send/a-page")
+    for endpoint in endpoints:
+        subscribed = client.post(
+            "/v1/push/subscriptions",
+            json={"endpoint": endpoint, "keys": {"p256dh": "BPk" + "A" * 84, "auth": "a" * 22}},
+            headers=shopper_a,
+        )
+        _ok(subscribed, 201)
     transfer = client.post(
         "/v1/transfers",
         json={
@@ -295,6 +304,7 @@ def build_world(
         advice_request=advice_id,
         advice_request_2=_ok(advice_2, 201)["id"],
         category_slug=_ok(category, 201)["slug"],
+        push_endpoints=endpoints,
         transfer=_ok(transfer, 201)["id"],
         reservation=_ok(reservation, 201)["id"],
         promo_code=_ok(promo, 201)["code"],
