@@ -25,6 +25,7 @@ from parcours.core.uow import UnitOfWork
 from parcours.customers import shoppers
 from parcours.inventory import service as inventory
 from parcours.notifications.models import Message
+from parcours.stores import kiosks
 
 Headers = dict[str, str]
 
@@ -55,6 +56,7 @@ class World:
     advice_request_2: str  # another call at store A, for the tablets' pages
     category_slug: str
     push_endpoints: tuple[str, str]  # shopper A's browser's, for the API's rows and the pages'
+    other_kiosk: str  # a second paired kiosk of store A (the kiosk caller is the first)
     payment_a: str
     link_token: str  # a payment link of store A, unpaid
     payment_3ds: str  # waiting for its 3-D Secure challenge
@@ -268,6 +270,13 @@ def build_world(
         json={"code": "BIENVENUE", "kind": "percent", "value": 10},
         headers=server,
     )
+    with UnitOfWork(db) as uow:
+        issued = kiosks.start_pairing(
+            uow=uow, store_id=shop.store_a, name="Sortie", created_by=None
+        )
+        kiosks.pair_kiosk(uow=uow, store_id=shop.store_a, code=issued.code)
+        other_kiosk = issued.kiosk.id
+        uow.commit()
     with UnitOfWork(db, read_only=True) as uow:
         message = uow.session.scalars(select(Message.id).limit(1)).one()
 
@@ -305,6 +314,7 @@ def build_world(
         advice_request_2=_ok(advice_2, 201)["id"],
         category_slug=_ok(category, 201)["slug"],
         push_endpoints=endpoints,
+        other_kiosk=other_kiosk,
         transfer=_ok(transfer, 201)["id"],
         reservation=_ok(reservation, 201)["id"],
         promo_code=_ok(promo, 201)["code"],

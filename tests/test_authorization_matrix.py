@@ -8,9 +8,12 @@ refusal once past the checks), ``N`` forbidden (403), ``U`` unauthenticated (401
 The callers:
 
 - ``anonymous``: no credentials at all.
-- ``kiosk``: the in-store kiosk. It has no credential by design: its pages are public and its
-  own session cookie (``parcours_kiosk``) is scoped to ``/kiosk``, so on every other route it is
-  the anonymous caller. The column proves that cookie opens nothing.
+- ``kiosk``: the in-store kiosk, a screen paired with store A: store staff issue a one-time
+  code, the screen trades it for a device credential kept in its cookie
+  (``parcours_kiosk_device``), beside its selection's session (``parcours_kiosk``). Both
+  cookies are scoped to ``/kiosk``: on every other route the kiosk is the anonymous caller, and
+  the column proves its credential opens nothing there. On the kiosk's own pages (``PAGES``)
+  only the paired screen may write.
 - ``shopper_a`` / ``shopper_b``: a storefront (publishable key) speaking for a signed-in
   shopper (``X-Shopper-Token``). Shopper A owns the cart, the orders and the profile named in
   the paths; shopper B owns nothing of them.
@@ -45,6 +48,7 @@ from sqlalchemy import select
 from tests.authz_world import World, build_world
 from tests.conftest import TEST_PASSWORD, Shop, sandbox_card
 from tests.core.test_access_declared import api_routes
+from tests.kiosk_pairing import pair_screen
 
 from parcours.carts.models import Cart, CartLine
 from parcours.core.auth import service as auth_service
@@ -261,9 +265,10 @@ ROUTES: dict[str, Row] = {
     "GET /v1/stores/nearby": Row(
         CATALOG_READ, lambda w: Call("/v1/stores/nearby", params={"lat": 48.85, "lon": 2.35})
     ),
-    # A shopper's call for an adviser, from her phone or a kiosk's storefront.
+    # A shopper's call for an adviser, from her phone or a kiosk's software: always a shopper
+    # session, the device the calls are counted against.
     "POST /v1/locations/{location_id}/advice-requests": Row(
-        STOREFRONT_KEY,
+        SHOPPER_SESSION,
         lambda w: Call(f"/v1/locations/{w.shop.store_a}/advice-requests", json={"source": "app"}),
     ),
     "GET /v1/locations/{location_id}/advice-requests": Row(
@@ -725,7 +730,8 @@ P_STORE_A_FORM = "UU UU YNYN"  # a form about store A's order or call
 P_STORE_A_PAGE = "SS SS YNYN"
 P_ANALYTICS = "SS SS YYNN"  # the back office's journeys
 P_HER_ORDER = "HH YH HHHH"  # shopper A's order: hers only, hidden from anyone else
-P_KIOSK = "YY YY YYYY"
+P_KIOSK = "YY YY YYYY"  # the kiosk's pages: anyone at the screen reads them
+P_KIOSK_DEVICE = "NY NN NNNN"  # its writes: the paired screen only
 
 
 def _page(path: str, **options: Any) -> Callable[[World], Call]:
@@ -840,22 +846,31 @@ PAGES: dict[str, Row] = {
     "GET /scanner/produits/{product_id}": Row(
         P_PUBLIC, lambda w: Call(f"/scanner/produits/{w.shop.product_id}")
     ),
-    # --- the kiosk: no account by design ------------------------------------------------------
+    # --- the kiosk: its pages are open to the shopper at the screen; its writes need the ---------
+    # --- paired screen's device credential (a wrong or missing one: 403, the "unpaired" page) --
     "GET /kiosk/{store_code}": Row(P_KIOSK, _page("/kiosk/PAR-A")),
+    # Pairing a screen: the one-time code from the store's staff is the credential (a wrong
+    # one is refused, 422, whoever types it).
+    "GET /kiosk/{store_code}/appairer": Row(P_PUBLIC, _page("/kiosk/PAR-A/appairer")),
+    "POST /kiosk/{store_code}/appairer": Row(
+        P_PUBLIC, _page("/kiosk/PAR-A/appairer", form={"code": "ABCD-EFGH"})
+    ),
     "GET /kiosk/{store_code}/produits/{slug}": Row(
         P_KIOSK, lambda w: Call(f"/kiosk/PAR-A/produits/{w.shop.product_slug}")
     ),
     "POST /kiosk/{store_code}/selection": Row(
-        P_KIOSK, lambda w: Call("/kiosk/PAR-A/selection", form={"variant_id": w.shop.variants["M"]})
+        P_KIOSK_DEVICE,
+        lambda w: Call("/kiosk/PAR-A/selection", form={"variant_id": w.shop.variants["M"]}),
     ),
     "GET /kiosk/{store_code}/selection": Row(P_KIOSK, _page("/kiosk/PAR-A/selection")),
     # The kiosk's own selection line: removed for the kiosk; anyone else's selection lacks it.
     "POST /kiosk/{store_code}/selection/{line_id}/retirer": Row(
-        P_KIOSK, lambda w: Call(f"/kiosk/PAR-A/selection/{w.kiosk_line}/retirer")
+        P_KIOSK_DEVICE, lambda w: Call(f"/kiosk/PAR-A/selection/{w.kiosk_line}/retirer")
     ),
-    "POST /kiosk/{store_code}/telephone": Row(P_KIOSK, _page("/kiosk/PAR-A/telephone")),
+    "POST /kiosk/{store_code}/telephone": Row(P_KIOSK_DEVICE, _page("/kiosk/PAR-A/telephone")),
+    # Whether the phone took the kiosk's selection: the kiosk's own; other screens find nothing.
     "GET /kiosk/{store_code}/telephone/{cart_id}/etat": Row(
-        P_KIOSK, lambda w: Call(f"/kiosk/PAR-A/telephone/{w.kiosk_cart}/etat")
+        "HY HH HHHH", lambda w: Call(f"/kiosk/PAR-A/telephone/{w.kiosk_cart}/etat")
     ),
     # The handoff QR's single-use token is the credential.
     "GET /panier/reprendre/{token}": Row(
@@ -868,11 +883,15 @@ PAGES: dict[str, Row] = {
         P_KIOSK, lambda w: Call(f"/kiosk/PAR-A/commander/{w.shop.variants['L']}")
     ),
     "POST /kiosk/{store_code}/commander/{variant_id}": Row(
-        P_KIOSK,
-        lambda w: Call(f"/kiosk/PAR-A/commander/{w.shop.variants['L']}", form={"email": ""}),
+        P_KIOSK_DEVICE,
+        lambda w: Call(
+            f"/kiosk/PAR-A/commander/{w.shop.variants['L']}", form={"email": "borne@example.com"}
+        ),
     ),
     "GET /kiosk/{store_code}/commande": Row(P_KIOSK, _page("/kiosk/PAR-A/commande")),
-    "POST /kiosk/{store_code}/conseiller": Row(P_KIOSK, _page("/kiosk/PAR-A/conseiller", form={})),
+    "POST /kiosk/{store_code}/conseiller": Row(
+        P_KIOSK_DEVICE, _page("/kiosk/PAR-A/conseiller", form={})
+    ),
     # --- the associate app --------------------------------------------------------------------
     "GET /associate": Row(P_STORE_PAGE, _page("/associate")),
     "GET /associate/magasin": Row(P_STORE_PAGE, _page("/associate/magasin")),
@@ -881,6 +900,13 @@ PAGES: dict[str, Row] = {
         P_STORE_A_FORM, lambda w: Call("/associate/magasin", form={"store_id": w.shop.store_a})
     ),
     "GET /associate/clients": Row(P_STORE_PAGE, _page("/associate/clients")),
+    # The store's kiosks: each associate pairs and revokes her own store's; another store's
+    # kiosk is not found there (sent back to her list, nothing revoked).
+    "GET /associate/bornes": Row(P_STORE_PAGE, _page("/associate/bornes")),
+    "POST /associate/bornes": Row(P_STORE_FORM, _page("/associate/bornes", form={"name": "Hall"})),
+    "POST /associate/bornes/{kiosk_id}/revoquer": Row(
+        P_STORE_FORM, lambda w: Call(f"/associate/bornes/{w.other_kiosk}/revoquer")
+    ),
     "GET /associate/clients/{profile_id}": Row(
         P_STORE_PAGE, lambda w: Call(f"/associate/clients/{w.profile_a}")
     ),
@@ -1031,7 +1057,7 @@ PAGES: dict[str, Row] = {
         _page("/gestion/parcours/entonnoir/abandons", params={**HALF_PERIOD, "at": "2"}),
     ),
     # --- last: what ends a session ------------------------------------------------------------
-    "POST /kiosk/{store_code}/terminer": Row(P_KIOSK, _page("/kiosk/PAR-A/terminer")),
+    "POST /kiosk/{store_code}/terminer": Row(P_KIOSK_DEVICE, _page("/kiosk/PAR-A/terminer")),
     "POST /compte/deconnexion": Row(P_PUBLIC, _page("/compte/deconnexion")),
     "POST /deconnexion": Row("UU UU YYYY", _page("/deconnexion")),
 }
@@ -1102,6 +1128,7 @@ def callers(app: FastAPI, world: World, db: Database) -> Iterator[dict[str, Call
             return Caller(http, keep_cookies=True, sign_in=sign_in)
 
         kiosk = fresh()
+        pair_screen(kiosk, db, world.shop.store_a, "PAR-A")
         chosen = kiosk.post(
             "/kiosk/PAR-A/selection",
             data={"variant_id": world.shop.variants["S"]},
