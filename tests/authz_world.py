@@ -71,7 +71,7 @@ class World:
     transfer: str  # from store A to store B
     reservation: str  # at store A
     promo_code: str
-    message: str
+    message: str  # a shopper's sign-in code, mailed and still valid
     revocable_key: str
     card_token: str
     # The kiosk's selection, made once the kiosk caller exists (see the matrix's fixtures).
@@ -278,7 +278,9 @@ def build_world(
         other_kiosk = issued.kiosk.id
         uow.commit()
     with UnitOfWork(db, read_only=True) as uow:
-        message = uow.session.scalars(select(Message.id).limit(1)).one()
+        message = uow.session.scalars(
+            select(Message.id).where(Message.template == "sign_in_code").limit(1)
+        ).one()
 
     fulfilment = order["fulfilments"][0]
     return World(

@@ -35,6 +35,7 @@ sign-outs) run last, and rows whose first allowed call uses their object up (``g
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
@@ -75,6 +76,7 @@ CALLERS = (
     "associate_b",
 )
 Y, N, U = "Y", "N", "U"
+_SIX_DIGITS = re.compile(r"\b\d{6}\b")
 
 # The expected outcomes, one letter per caller in CALLERS' order, grouped as
 #                      anonymous kiosk | shopper_a shopper_b publishable write secret |
@@ -124,6 +126,8 @@ class Row:
     # The caller whose call uses the object up (the owner deleting it) goes after the others,
     # so that theirs are asked about it while it exists.
     last_caller: str | None = None
+    # For a known gap: is the wrong answer still given? (default: the outcome is not expected)
+    still_wrong: Callable[[Answer], object] | None = None
 
     def callers(self, columns: tuple[str, ...]) -> list[tuple[str, str]]:
         cells = list(zip(columns, self.outcomes, strict=True))
@@ -633,7 +637,13 @@ ROUTES: dict[str, Row] = {
         BACK_OFFICE, lambda w: Call(f"/v1/promo-codes/{w.promo_code}/deactivate")
     ),
     "GET /v1/messages": Row(BACK_OFFICE, lambda w: Call("/v1/messages")),
-    "GET /v1/messages/{message_id}": Row(BACK_OFFICE, lambda w: Call(f"/v1/messages/{w.message}")),
+    # A mailed sign-in code, still valid: the shopper's credential ("nobody can sign in without
+    # this code", the message says). Support reads what customers received, not this.
+    "GET /v1/messages/{message_id}": Row(
+        "UU NNNNN NNNNN",
+        lambda w: Call(f"/v1/messages/{w.message}"),
+        still_wrong=lambda answer: answer.status == 200 and _SIX_DIGITS.search(answer.text),
+    ),
     # Shopper A's browser's subscription, sent again with other keys: hers to renew; the
     # endpoint (it travels through push services and logs) proves nothing to anyone else.
     "POST /v1/push/subscriptions": Row(
@@ -1068,6 +1078,13 @@ LAST_PAGES = ("POST /kiosk/{store_code}/terminer", "POST /compte/deconnexion", "
 #: the right answer; the test checks these cells still give the wrong one, so that a fix shows
 #: up as a failure asking to delete the entry.
 KNOWN_GAPS: dict[tuple[str, str], str] = {
+    **{
+        ("GET /v1/messages/{message_id}", caller): (
+            "200 with the message's text: a live one-time sign-in code, with which the reader "
+            "signs in as the shopper; should be refused (403), or the code left out of the text"
+        )
+        for caller in ("secret", "admin", "manager")
+    },
     ("POST /v1/customers/identify", "associate_b"): (
         "200: an associate of store B records a recognition 'at store A' (the store_id of the "
         "Customer Identified event, which journeys credit to the store); should be 403 "
@@ -1173,6 +1190,7 @@ class Answer:
     status: int
     code: str = ""  # the problem's code, if the answer is a problem
     location: str = ""
+    text: str = ""
 
 
 def _send(caller: Caller, method: str, call: Call, *, page: bool) -> Answer:
@@ -1207,7 +1225,7 @@ def _send(caller: Caller, method: str, call: Call, *, page: bool) -> Answer:
         code = str(answer.json().get("code", ""))
     if answer.status_code in (401, 403) and not page:
         assert code, f"{method} {call.path}: {answer.status_code} is not a problem: {answer.text}"
-    return Answer(answer.status_code, code, answer.headers.get("location", ""))
+    return Answer(answer.status_code, code, answer.headers.get("location", ""), answer.text)
 
 
 def _outcome(answer: Answer, *, page: bool) -> str:
@@ -1288,7 +1306,7 @@ def test_authorization_matrix(world: World, callers: dict[str, Caller], db: Data
             if _surprising(answer, got, call):
                 odd.append(cell)
             if (route, caller) in KNOWN_GAPS:
-                if got == expected:
+                if not (row.still_wrong(answer) if row.still_wrong else got != expected):
                     fixed.append(f"{cell} (now {expected}: remove it from KNOWN_GAPS)")
             elif got != expected:
                 wrong.append(f"{cell}: expected {expected}, got {got}")
