@@ -106,3 +106,27 @@ def test_anonymous_and_publishable_callers_are_refused(
     assert client.get("/v1/messages").status_code == 401
     assert client.get(f"/v1/messages/{message_id}").status_code == 401
     assert client.get("/v1/messages", headers=publishable_headers).status_code == 403
+
+
+def test_a_mailed_sign_in_code_is_blanked_out_for_support(
+    db: Database,
+    client: TestClient,
+    secret_headers: dict[str, str],
+    queue: QueueEmail,
+    smtp_sender: object,
+) -> None:
+    # Whoever reads a live sign-in code can sign in as the shopper: support reads the message
+    # without it. Only the development mailbox (the demo: the API is the mailbox) shows it.
+    code = {"code": "482913", "valid_minutes": 10}
+    sent = queue(template="sign_in_code", context=code)
+    deliver_queued_messages(db=db, sender=smtp_sender)  # type: ignore[arg-type]
+    in_mailbox = queue(template="sign_in_code", context=code)
+    deliver_queued_messages(db=db, sender=MailboxSender())
+
+    support = client.get(f"/v1/messages/{sent}", headers=secret_headers).json()
+    assert support["delivered_by"] == "smtp"
+    assert "482913" not in support["body_text"]
+    assert "••••••" in support["body_text"]
+    shown = client.get(f"/v1/messages/{in_mailbox}", headers=secret_headers).json()
+    assert shown["delivered_by"] == "development_mailbox"
+    assert "482913" in shown["body_text"]

@@ -172,6 +172,9 @@ def find_customer(
     summary="Recognise a customer (a till scanning a loyalty card, a server after login)",
 )
 def identify_customer(body: IdentifyRequest, uow: UowDep, principal: Writer) -> CustomerSummary:
+    if body.store_id is not None:
+        # The recognition is credited to that store on the journey: only its own staff say so.
+        principal.require_store(body.store_id)
     traits = dict(body.traits)
     for key in ("email", "phone", "loyalty_card"):
         if getattr(body, key) is not None:

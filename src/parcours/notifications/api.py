@@ -94,7 +94,9 @@ def list_messages(
 )
 def get_message(message_id: str, uow: ReadUowDep, _: Reader) -> MessageDetail:
     message = service.get_message(uow=uow, message_id=message_id)
-    return MessageDetail.model_validate({**_fields(message), "body_text": message.body_text})
+    return MessageDetail.model_validate(
+        {**_fields(message), "body_text": service.readable_body(message)}
+    )
 
 
 # --- web push subscriptions -------------------------------------------------------------------
