@@ -63,10 +63,14 @@ test-sqlite: $(BIN)/parcours
 	@echo "=== test suite on SQLite ==="
 	env -u PARCOURS_TEST_DATABASE_URL $(BIN)/pytest -p no:cacheprovider $(PYTEST_ARGS)
 
+## test-pg: what the database decides, again on PostgreSQL. The browser suites (pages) and the
+## OpenAPI fuzzer (the schema) run once, on SQLite: they test no database behaviour the API,
+## service and race tests do not already run here (docs/testing.md, "The CI budget").
+PG_SCOPE ?= -m "not e2e" --ignore=tests/contract/test_openapi_fuzz.py
 test-pg: $(BIN)/parcours
 	@echo "=== test suite on PostgreSQL ==="
 	@pg_isready -q -h 127.0.0.1 -p 5432 || { echo "PostgreSQL is not answering on 127.0.0.1:5432 (start it: pg_ctlcluster <version> main start)"; exit 1; }
-	PARCOURS_TEST_DATABASE_URL=$(PARCOURS_PG_TEST_URL) $(BIN)/pytest -p no:cacheprovider $(PYTEST_ARGS)
+	PARCOURS_TEST_DATABASE_URL=$(PARCOURS_PG_TEST_URL) $(BIN)/pytest -p no:cacheprovider $(PG_SCOPE) $(PYTEST_ARGS)
 
 test-fast: $(BIN)/parcours
 	env -u PARCOURS_TEST_DATABASE_URL $(BIN)/pytest -p no:cacheprovider -m "not e2e" -x -q

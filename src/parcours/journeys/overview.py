@@ -28,6 +28,7 @@ from typing import Any
 
 import duckdb
 
+from parcours.core.clock import utcnow
 from parcours.journeys.engine import JourneyEngine
 from parcours.journeys.schemas import Overview, Period, Scope
 
@@ -61,7 +62,7 @@ def default_scope(
     that ended a year ago still opens on its own last quarter rather than on an empty one. With
     no data at all, the period is the last ``days`` up to the end of today."""
     rows = engine.rows("SELECT MAX(ts) FROM events", origins=origins)
-    latest = rows[0][0] if rows and rows[0][0] is not None else datetime.now(UTC)
+    latest = rows[0][0] if rows and rows[0][0] is not None else utcnow()
     end = datetime.combine(naive_utc(latest).date() + timedelta(days=1), time())
     return Scope(
         period=Period(start=end - timedelta(days=days), end=end),
