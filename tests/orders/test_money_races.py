@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 from fastapi.testclient import TestClient
+from tests.conftest import sandbox_card
+from tests.orders.test_fulfilment import Phone as ShopperPhone
 from tests.race import KEY_MIXES, assert_ledgers, keys_for, race
 
 from parcours.core.auth.models import Role
@@ -27,48 +29,24 @@ if TYPE_CHECKING:
 
 VISA, MASTERCARD, VISA_3DS = "4242424242424242", "5555555555554444", "4000000000003220"
 RACERS = 5
-# A card that is still valid whatever year the suite runs in.
-EXP_YEAR = utcnow().year + 3
 
 
 def _problem(answer: Any) -> tuple[int, str]:
     return answer.status_code, answer.json().get("code", "")
 
 
-class Phone:
-    """A shopper's storefront session with her cart."""
-
-    def __init__(self, client: TestClient, headers: dict[str, str]) -> None:
-        self.client, self.headers = client, headers
-        self.cart = client.get("/v1/me/cart", headers=headers).json()
-
-    def add(self, variant_id: str, quantity: int = 1) -> dict[str, Any]:
-        answer = self.client.post(
-            f"/v1/carts/{self.cart['id']}/lines",
-            json={"variant_id": variant_id, "quantity": quantity},
-            headers=self.headers,
-        )
-        assert answer.status_code == 201, answer.text
-        self.cart = answer.json()
-        return self.cart
-
-    def checkout(self, *groups: dict[str, Any], **extra: Any) -> Any:
-        return self.client.post(
-            f"/v1/carts/{self.cart['id']}/checkout",
-            json={"fulfilments": list(groups), **extra},
-            headers=self.headers,
-        )
+class Phone(ShopperPhone):
+    """A shopper's storefront session with her cart, paying with a card token of her choice (a
+    retry sends the very same token; another request another card)."""
 
     def card(self, number: str = VISA) -> str:
         answer = self.client.post(
-            "/v1/payments/test-provider/tokens",
-            json={"number": number, "exp_month": 12, "exp_year": EXP_YEAR, "cvc": "123"},
-            headers=self.headers,
+            "/v1/payments/test-provider/tokens", json=sandbox_card(number), headers=self.headers
         )
         assert answer.status_code == 201, answer.text
         return str(answer.json()["token"])
 
-    def pay(self, order_id: str, key: str, token: str) -> Any:
+    def pay_with(self, order_id: str, key: str, token: str) -> Any:
         return self.client.post(
             f"/v1/orders/{order_id}/payments",
             json={"method": "card", "token": token},
@@ -134,7 +112,7 @@ def test_card_payments_racing_for_one_order_capture_once(
     tokens = [by_card[other] for _, other in shots]
     answers = race(
         [
-            lambda key=key, token=token: phone.pay(order["id"], key, token)
+            lambda key=key, token=token: phone.pay_with(order["id"], key, token)
             for (key, _), token in zip(shots, tokens, strict=True)
         ]
     )
@@ -192,9 +170,9 @@ def test_cash_payments_racing_at_the_till_capture_once(
 def test_a_retry_with_the_same_key_and_another_card_is_refused(phone: Phone, shop: Shop) -> None:
     order = _collect_order(phone, shop)
     token = phone.card(VISA)
-    first = phone.pay(order["id"], "pay-1", token)
+    first = phone.pay_with(order["id"], "pay-1", token)
     assert first.status_code == 201, first.text
-    again = phone.pay(order["id"], "pay-1", token)
+    again = phone.pay_with(order["id"], "pay-1", token)
     assert again.status_code == 201
     assert again.json()["payment"]["id"] == first.json()["payment"]["id"]
     other = phone.client.post(
@@ -209,9 +187,9 @@ def test_a_new_attempt_abandons_the_one_waiting_for_3ds(
     phone: Phone, shop: Shop, db: Database, secret_headers: dict[str, str]
 ) -> None:
     order = _collect_order(phone, shop)
-    waiting = phone.pay(order["id"], "first", phone.card(VISA_3DS)).json()["payment"]
+    waiting = phone.pay_with(order["id"], "first", phone.card(VISA_3DS)).json()["payment"]
     assert waiting["status"] == "requires_action"
-    paid = phone.pay(order["id"], "second", phone.card(VISA))
+    paid = phone.pay_with(order["id"], "second", phone.card(VISA))
     assert paid.status_code == 201
     assert paid.json()["payment"]["status"] == "captured"
     secret = waiting["next_action_url"].split("client_secret=")[1]
@@ -228,7 +206,7 @@ def test_an_order_reserved_in_store_is_paid_at_the_till(
 ) -> None:
     phone.add(shop.variants["S"])
     order = phone.checkout({"method": "reserve_in_store", "store_id": shop.store_a}).json()
-    online = phone.pay(order["id"], "online", phone.card(VISA))
+    online = phone.pay_with(order["id"], "online", phone.card(VISA))
     assert _problem(online) == (409, "pay_in_store")
     at_till = associate_a.post(
         f"/v1/orders/{order['id']}/payments",
@@ -243,7 +221,7 @@ def test_an_order_reserved_in_store_is_paid_at_the_till(
 
 def _paid_order(phone: Phone, shop: Shop, store: str | None = None) -> tuple[dict[str, Any], str]:
     order = _collect_order(phone, shop, store)
-    paid = phone.pay(order["id"], f"pay-{order['id']}", phone.card(VISA))
+    paid = phone.pay_with(order["id"], f"pay-{order['id']}", phone.card(VISA))
     assert paid.status_code == 201, paid.text
     return order, str(paid.json()["payment"]["id"])
 
