@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 
+from parcours.core.clock import utcnow
 from parcours.journeys.engine import LINKS, JourneyEngine, Tail
 from parcours.journeys.overview import default_scope, overview
 from parcours.journeys.schema import EVENTS, ITEMS
@@ -148,11 +149,10 @@ def test_default_scope_ends_after_the_latest_event(journey_engine: Build) -> Non
 
 def test_default_scope_of_an_empty_lake_ends_today(journey_engine: Build) -> None:
     scope = default_scope(engine=journey_engine([]), days=7)
-    now = datetime.now(UTC).replace(tzinfo=None)
+    now = utcnow().replace(tzinfo=None)  # the tests' clock: the same day for the app and here
 
     assert scope.period.end - scope.period.start == timedelta(days=7)
-    assert now < scope.period.end <= now + timedelta(days=1)
-    assert scope.period.end.time() == datetime.min.time()
+    assert scope.period.end == datetime.combine(now.date() + timedelta(days=1), datetime.min.time())
 
 
 def test_an_aware_period_is_read_as_utc(journey_engine: Build) -> None:
