@@ -91,7 +91,12 @@ def test_account_shows_the_loyalty_card_and_every_channel_orders(
             "version": version.group(1),
         },
     )
-    assert "Commande " in client.get("/compte").text
+    account = client.get("/compte").text
+    assert "Commande " in account
+    # Her order's line reads as words: "1 article", never a Python repr or an empty value.
+    assert re.search(r"· 1 article\b", account), account
+    for leak in ("<built-in", "object at 0x", "None", "{{", "{%"):
+        assert leak not in account, leak
 
 
 def test_consents_are_recorded_with_their_date(

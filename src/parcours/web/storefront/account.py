@@ -105,7 +105,7 @@ def account_page(request: Request, uow: UowDep, _: PublicDep) -> Response:
                 "store": cards[order.store_id].name if order.store_id in cards else "",
                 "placed_at": local_time(order.placed_at, cards.get(order.store_id or ""), lang),
                 "total": format_money(order.total, order.currency, BABEL[lang]),
-                "items": sum(line.quantity for line in order.lines),
+                "item_count": sum(line.quantity for line in order.lines),
             }
             for order in rows
         ],
