@@ -42,6 +42,13 @@ class IdempotencyRecord(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
 
 
+def request_fingerprint(**request: object) -> str:
+    """A service's own record of what a request asked (a payment, a till sale), hashed: what
+    tells a retry with the same Idempotency-Key from another request reusing it."""
+    canonical = json.dumps(request, sort_keys=True, default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
 def _sha(*parts: bytes) -> str:
     digest = hashlib.sha256()
     for part in parts:

@@ -9,7 +9,6 @@ server keys only).
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, status
@@ -303,9 +302,6 @@ def change_consent(
     principal: Writer,
     settings: SettingsDep,
 ) -> ConsentRead:
-    at: datetime | None = body.at
-    if at is not None and at.tzinfo is None:
-        raise InvalidInput("give the time with its offset (UTC: Z)", code="naive_datetime")
     record = service.record_consent(
         uow=uow,
         profile_id=customer_id,
@@ -313,7 +309,7 @@ def change_consent(
         granted=body.granted,
         channel=body.channel,
         wording_version=body.wording_version,
-        at=at,
+        at=body.at,  # AwareDatetime: a time without its offset is a 422 at the edge
         by=_actor(principal),
         events_without_consent=str(settings.events_without_consent),
     )

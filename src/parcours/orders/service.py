@@ -741,7 +741,7 @@ def pay_order(
         store_id=store_id,
         actor=actor,
     )
-    settle_payments(uow=uow, order_id=order.id, actor=actor, channel=channel, store_id=store_id)
+    _settle(uow, order, actor, channel, store_id)
     return payment
 
 
@@ -806,7 +806,7 @@ def pay_payment_link(
         uow=uow, providers=providers, token=token, details=details, idempotency_key=idempotency_key
     )
     if payment.status == PaymentStatus.CAPTURED.value:
-        settle_payments(uow=uow, order_id=order.id, channel=link.channel, store_id=link.store_id)
+        _settle(uow, order, None, link.channel, link.store_id)
     return payment
 
 
@@ -828,7 +828,13 @@ def settle_payments(
     """Bring the order up to date with its captured money; once fully paid: allocate the
     stock, mark it paid, record "Order Completed", confirm by email. Safe to call again (the
     synchronous path and the PaymentCaptured handler both do)."""
-    order = lock_order(uow=uow, order_id=order_id)
+    return _settle(uow, lock_order(uow=uow, order_id=order_id), actor, channel, store_id)
+
+
+def _settle(
+    uow: UnitOfWork, order: Order, actor: str | None, channel: str | None, store_id: str | None
+) -> Order:
+    """:func:`settle_payments` on an order this transaction already holds."""
     if order.paid_at is not None or order.status == OrderStatus.CANCELLED.value:
         return order
     order.paid_amount = _gross_paid(uow, order)
@@ -1331,14 +1337,18 @@ def refund_order_payment(
         idempotency_key=idempotency_key,
         actor=actor,
     )
-    follow_refunds(uow=uow, order_id=order.id, actor=actor)
+    _follow_refunds(uow, order, actor)
     return refund
 
 
 def follow_refunds(*, uow: UnitOfWork, order_id: str, actor: str | None = None) -> Order:
     """Bring the order's refunded amount up to what its payments gave back, whatever route
     made the refund (a return, a cancellation, the payments API, a provider's dashboard)."""
-    order = lock_order(uow=uow, order_id=order_id)
+    return _follow_refunds(uow, lock_order(uow=uow, order_id=order_id), actor)
+
+
+def _follow_refunds(uow: UnitOfWork, order: Order, actor: str | None) -> Order:
+    """:func:`follow_refunds` on an order this transaction already holds."""
     refunded = payments.refunded_total(uow=uow, reference=order.id, currency=order.currency)
     if refunded == order.refunded_amount:
         return order

@@ -12,8 +12,6 @@ ticket's payment method), and reading a scanned code (GTIN, SKU, our product QR 
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -29,6 +27,7 @@ from parcours.catalog import service as catalog
 from parcours.catalog.service import VariantInfo
 from parcours.core.clock import as_utc, utcnow
 from parcours.core.errors import Conflict, DomainError, InvalidInput, NotFound
+from parcours.core.idempotency import request_fingerprint
 from parcours.core.ids import new_id
 from parcours.core.money import format_money
 from parcours.core.uow import UnitOfWork
@@ -164,12 +163,6 @@ def _check_sold_at(sold_at: datetime, now: datetime) -> datetime:
     return when
 
 
-def _fingerprint(**sale: Any) -> str:
-    """The sale as sent, hashed: what tells a retry from another sale reusing its key."""
-    canonical = json.dumps(sale, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()
-
-
 def _existing(
     uow: UnitOfWork, store_id: str, key: str, fingerprint: str | None = None
 ) -> TillSale | None:
@@ -235,7 +228,7 @@ def record_till_sale(
     card = stores.store_cards(uow=uow).get(store_id)
     if card is None or card.kind != "store":
         raise NotFound(f"no store {store_id!r}", code="store_not_found")
-    fingerprint = _fingerprint(
+    fingerprint = request_fingerprint(
         store_id=store_id,
         lines=[[line.variant_id, line.sku, line.gtin, line.quantity] for line in lines],
         payment=[payment.method, payment.tendered, payment.terminal_reference],

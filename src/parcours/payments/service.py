@@ -19,7 +19,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import io
-import json
 import logging
 import re
 import secrets
@@ -33,6 +32,7 @@ from sqlalchemy.exc import IntegrityError
 
 from parcours.core.clock import utcnow
 from parcours.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from parcours.core.idempotency import request_fingerprint
 from parcours.core.ids import new_id
 from parcours.core.money import check_currency
 from parcours.core.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, encode_cursor
@@ -130,10 +130,6 @@ def _provider_key(*parts: str) -> str:
     for every request, and free of whatever the caller put in its own key."""
     digest = hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
     return f"parcours_{digest}"
-
-
-def _fingerprint(**request: Any) -> str:
-    return hashlib.sha256(json.dumps(request, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def _same_secret(given: str, expected: str | None) -> bool:
@@ -285,7 +281,7 @@ def _start(
     if not isinstance(details, Mapping):
         raise InvalidInput("the payment details are an object", code="invalid_details")
     clean = chosen.check_details(chosen_method, details)
-    fingerprint = _fingerprint(
+    fingerprint = request_fingerprint(
         amount=amount,
         currency=currency,
         method=chosen_method.value,
@@ -369,7 +365,7 @@ def replay_payment(
     if chosen_method.value != payment.method or not isinstance(details, Mapping):
         return _replayed(payment, "")
     clean = providers.get(payment.provider).check_details(chosen_method, details)
-    fingerprint = _fingerprint(
+    fingerprint = request_fingerprint(
         amount=payment.amount,
         currency=payment.currency,
         method=chosen_method.value,
