@@ -813,8 +813,7 @@ def pay_payment_link(
 def _gross_paid(uow: UnitOfWork, order: Order) -> int:
     """Everything captured for the order in its own currency, refunds included (they are
     counted in ``refunded_amount``). Money in another currency never pays an order."""
-    kept = payments.captured_total(uow=uow, reference=order.id, currency=order.currency)
-    return kept + payments.refunded_total(uow=uow, reference=order.id, currency=order.currency)
+    return payments.captured_gross(uow=uow, reference=order.id, currency=order.currency)
 
 
 def settle_payments(

@@ -179,6 +179,17 @@ def captured_total(*, uow: UnitOfWork, reference: str, currency: str | None = No
     return int(uow.session.scalar(query) or 0)
 
 
+def captured_gross(*, uow: UnitOfWork, reference: str, currency: str) -> int:
+    """Everything captured for a reference in one currency, what was refunded since included:
+    what a reference was paid, whatever went back later (one query)."""
+    query = select(func.coalesce(func.sum(Payment.amount), 0)).where(
+        Payment.reference == reference,
+        Payment.currency == currency,
+        Payment.status.in_([s.value for s in MONEY_TAKEN]),
+    )
+    return int(uow.session.scalar(query) or 0)
+
+
 def refunded_total(*, uow: UnitOfWork, reference: str, currency: str | None = None) -> int:
     """What was given back on a reference's payments, whatever route made the refund."""
     query = select(func.coalesce(func.sum(Payment.refunded_amount), 0)).where(
